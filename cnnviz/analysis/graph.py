@@ -1,0 +1,407 @@
+"""The model as a graph of layers with shapes, found by a shape-only forward pass.
+
+The model's own ``forward`` runs on a meta-device input (no memory, no
+arithmetic). Every leaf layer with a rule in :mod:`cnnviz.analysis.counting` is
+replaced for the duration by a stub that checks its input, computes its output
+shape and returns an empty meta tensor, so even BatchNorm costs microseconds
+and the weights are never touched (they may live on the CPU, the GPU or the
+meta device). The functional operations between layers (``+`` of a ResNet
+shortcut, ``torch.cat`` of Inception and DenseNet, ``flatten``, channel shuffle
+views) run for real on the meta tensors and are seen through a
+``TorchFunctionMode``. Every tensor remembers the row that produced it and its
+receptive field, so merges take the union of their inputs' fields.
+"""
+from __future__ import annotations
+
+import copy
+import gc
+import math
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from cnnviz.analysis import receptive_field as rfm
+from cnnviz.analysis.counting import FUNCTIONAL_COST, LayerMath, Shape, Window, _pool, rule_for
+from cnnviz.analysis.errors import ConfigError
+
+
+@dataclass
+class Node:
+    """One executed layer or functional operation."""
+
+    index: int
+    name: str
+    type: str
+    module_name: str  # the owning module ("" for the root)
+    inputs: list[int]
+    input_shapes: list[Shape]
+    out_shape: Shape
+    params: int
+    trainable_params: int
+    macs: int | None
+    extra_flops: int | None
+    activation_bytes: int
+    rf: rfm.RF
+    note: str = ""
+    depth: int = 0
+    kernel: tuple[int, int] | None = None
+    stride: tuple[float, float] | None = None
+
+
+@dataclass
+class Block:
+    """One call of a container module: the rows it produced."""
+
+    name: str
+    type: str
+    first: int
+    last: int
+    depth: int
+
+
+@dataclass
+class Graph:
+    nodes: list[Node] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+    input_shape: Shape = ()
+    input_bytes: int = 0
+
+
+@dataclass
+class _TensorInfo:
+    node: int  # -1 for the input
+    rf: rfm.RF
+
+
+_VIEW_OPS = {
+    "view", "reshape", "transpose", "permute", "contiguous", "chunk", "split", "unsqueeze", "squeeze",
+    "__getitem__", "expand", "to", "float", "double", "half", "type_as", "detach", "clone", "unflatten",
+    "narrow", "select", "t", "view_as", "reshape_as", "unbind", "tensor_split", "movedim", "swapaxes",
+}
+_QUERY_OPS = {"size", "dim", "numel", "__get__", "is_contiguous", "__len__", "__format__", "__repr__",
+              "element_size", "stride", "storage_offset", "__bool__", "__index__", "__int__", "nelement",
+              "get_device", "data_ptr", "__hash__", "__eq__", "ndimension", "is_floating_point", "__setstate__",
+              "requires_grad_", "__reduce_ex__", "untyped_storage"}
+_MERGE_OPS = {"add", "add_", "__add__", "__iadd__", "__radd__", "mul", "mul_", "__mul__", "__rmul__", "__imul__",
+              "sub", "__sub__", "cat", "concat", "stack", "div", "__truediv__"}
+_INPLACE_OPS = {"add_", "__iadd__", "mul_", "__imul__", "relu_"}
+_FUNCTIONAL_POOLS = {"max_pool2d", "_max_pool2d", "max_pool2d_with_indices", "avg_pool2d"}
+
+_lock = threading.Lock()
+
+
+def _tensors(obj: Any) -> list[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        return [t for o in obj for t in _tensors(o)]
+    if isinstance(obj, dict):
+        return [t for o in obj.values() for t in _tensors(o)]
+    return []
+
+
+def _spatial_kept(in_shape: Shape, out_shape: Shape) -> bool:
+    return len(in_shape) >= 3 and len(out_shape) >= 3 and tuple(in_shape[-2:]) == tuple(out_shape[-2:])
+
+
+class _Recorder(TorchFunctionMode):
+    def __init__(self, tracer: "_Tracer") -> None:
+        super().__init__()
+        self.tracer = tracer
+
+    def __torch_function__(self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if not self.tracer.inside_leaf:
+            self.tracer.functional(func, args, kwargs, out)
+        return out
+
+
+class _Tracer:
+    def __init__(self, model: nn.Module, dtype_bytes: int) -> None:
+        self.model = model
+        self.graph = Graph()
+        self.info: dict[int, _TensorInfo] = {}
+        self.keep: list[torch.Tensor] = []  # keeps ids unique while tracing
+        self.inside_leaf = 0
+        self.stack: list[str] = [""]
+        self.calls: dict[str, int] = {}
+        self.counted: set[int] = set()
+        self.dtype_bytes = dtype_bytes
+
+    # -- bookkeeping -------------------------------------------------------
+    def track(self, t: torch.Tensor, node: int, rf: rfm.RF) -> None:
+        self.keep.append(t)
+        self.info[id(t)] = _TensorInfo(node, rf)
+
+    def lookup(self, t: torch.Tensor) -> _TensorInfo | None:
+        return self.info.get(id(t))
+
+    def unique_name(self, base: str) -> str:
+        n = self.calls.get(base, 0) + 1
+        self.calls[base] = n
+        return base if n == 1 else f"{base}:{n}"
+
+    def add_node(self, **kw: Any) -> Node:
+        node = Node(index=len(self.graph.nodes), depth=len(self.stack) - 1, **kw)
+        self.graph.nodes.append(node)
+        return node
+
+    @contextmanager
+    def leaf(self) -> Iterator[None]:
+        self.inside_leaf += 1
+        try:
+            yield
+        finally:
+            self.inside_leaf -= 1
+
+    def _params(self, module: nn.Module) -> tuple[int, int]:
+        if id(module) in self.counted:
+            return 0, 0
+        self.counted.add(id(module))
+        total = trainable = 0
+        for p in module.parameters(recurse=False):
+            total += p.numel()
+            trainable += p.numel() if p.requires_grad else 0
+        return total, trainable
+
+    # -- leaf layers -------------------------------------------------------
+    def leaf_stub(self, name: str, module: nn.Module, rule: Callable[..., LayerMath]) -> Callable:
+        def stub(*args: Any, **kwargs: Any) -> torch.Tensor:
+            x = args[0] if args else next(iter(kwargs.values()))
+            if not isinstance(x, torch.Tensor):
+                raise ConfigError(f"{name} ({type(module).__name__}): expected a tensor input")
+            src = self.lookup(x)
+            shape = tuple(x.shape[1:])
+            lm = rule(name, module, shape)
+            with self.leaf():
+                out = torch.empty((x.shape[0], *lm.out_shape), device="meta", dtype=x.dtype)
+            in_rf = src.rf if src else rfm.IDENTITY
+            rf = _apply(in_rf, lm.window, lm.is_global)
+            params, trainable = self._params(module)
+            inplace = bool(getattr(module, "inplace", False))
+            passthrough = isinstance(module, (nn.Dropout, nn.Dropout2d, nn.Identity, nn.Flatten))
+            note = lm.note
+            if inplace:
+                note = (note + "; " if note else "") + "in place: no new memory"
+            node = self.add_node(
+                name=self.unique_name(name), type=type(module).__name__, module_name=name,
+                inputs=[src.node] if src else [], input_shapes=[shape], out_shape=lm.out_shape,
+                params=params, trainable_params=trainable, macs=lm.macs, extra_flops=lm.extra_flops,
+                activation_bytes=0 if (inplace or passthrough) else math.prod(lm.out_shape) * self.dtype_bytes,
+                rf=rf, note=note,
+                kernel=lm.window.kernel if lm.window else None, stride=lm.window.stride if lm.window else None,
+            )
+            self.track(out, node.index, rf)
+            return out
+
+        return stub
+
+    def opaque(self, name: str, module: nn.Module, forward: Callable) -> Callable:
+        """A layer without a counting rule: run it on meta tensors for its shape."""
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            ins = [t for t in _tensors((args, kwargs))]
+            srcs = [self.lookup(t) for t in ins]
+            with self.leaf():
+                target = module
+                if any(p.device.type != "meta" for p in module.parameters()) or any(
+                        b.device.type != "meta" for b in module.buffers()):
+                    target = copy.deepcopy(module).to("meta")
+                out = target(*args, **kwargs) if target is not module else forward(*args, **kwargs)
+            params, trainable = 0, 0
+            for sub in module.modules():
+                p, t = self._params(sub)
+                params, trainable = params + p, trainable + t
+            known = [s for s in srcs if s]
+            outs = _tensors(out)
+            for i, t in enumerate(outs):
+                shape = tuple(t.shape[1:])
+                in_shape = tuple(ins[0].shape[1:]) if ins else ()
+                if known and _spatial_kept(in_shape, shape):
+                    rf = rfm.union([s.rf for s in known])
+                    note = "no counting rule for this layer type: MACs unknown; receptive field assumed unchanged"
+                else:
+                    rf = rfm.UNKNOWN
+                    note = "no counting rule for this layer type: MACs and receptive field unknown"
+                node = self.add_node(
+                    name=self.unique_name(name if len(outs) == 1 else f"{name}[{i}]"), type=type(module).__name__,
+                    module_name=name, inputs=[s.node for s in known], input_shapes=[tuple(t.shape[1:]) for t in ins],
+                    out_shape=shape, params=params if i == 0 else 0, trainable_params=trainable if i == 0 else 0,
+                    macs=None, extra_flops=None, activation_bytes=math.prod(shape) * self.dtype_bytes, rf=rf,
+                    note=note)
+                self.track(t, node.index, rf)
+            return out
+
+        return run
+
+    def container(self, name: str, module: nn.Module, forward: Callable) -> Callable:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            first = len(self.graph.nodes)
+            self.stack.append(name)
+            try:
+                out = forward(*args, **kwargs)
+            finally:
+                self.stack.pop()
+            if len(self.graph.nodes) > first:
+                self.graph.blocks.append(Block(name, type(module).__name__, first, len(self.graph.nodes) - 1,
+                                               len(self.stack) - 1))
+            return out
+
+        return run
+
+    # -- functional operations --------------------------------------------
+    def functional(self, func: Callable, args: tuple, kwargs: dict, out: Any) -> None:
+        op = getattr(func, "__name__", str(func))
+        if op in _QUERY_OPS:
+            return
+        ins = _tensors((args, kwargs))
+        srcs = [s for s in (self.lookup(t) for t in ins) if s]
+        if not srcs:
+            return
+        outs = _tensors(out)
+        if not outs:
+            return
+        first_in = next(t for t in ins if self.lookup(t))
+        in_shape = tuple(first_in.shape[1:])
+        if op == "__getitem__" and (window := _slice_window(args, in_shape)) is not None:
+            for t in outs:
+                self.track(t, srcs[0].node, srcs[0].rf.through(window.kernel, window.stride, window.padding))
+            return
+        if op in _VIEW_OPS:
+            for t in outs:
+                rf = srcs[0].rf if _spatial_kept(in_shape, tuple(t.shape[1:])) else rfm.GLOBAL
+                self.track(t, srcs[0].node, rf)
+            return
+        out_shape = tuple(outs[0].shape[1:])
+        window, is_global = None, False
+        if op in _MERGE_OPS:
+            rf = rfm.union([s.rf for s in srcs])
+        elif op == "flatten":
+            rf = srcs[0].rf if _spatial_kept(in_shape, out_shape) else rfm.GLOBAL
+        elif op in _FUNCTIONAL_POOLS:
+            window = _functional_window(op, args, kwargs)
+            rf = srcs[0].rf.through(window.kernel, window.stride, window.padding, window.dilation)
+        elif op == "pad" and len(out_shape) == 3 and len(in_shape) == 3:
+            pads = list(args[1] if len(args) > 1 else kwargs["pad"]) + [0, 0, 0, 0]
+            window = Window((1, 1), (1, 1), (pads[2], pads[0]))
+            rf = srcs[0].rf.through(window.kernel, window.stride, window.padding)
+        elif op.startswith("adaptive_") and len(out_shape) == 3:
+            lm = _adaptive_like(in_shape, out_shape)
+            window, is_global = lm.window, lm.is_global
+            rf = _apply(srcs[0].rf, window, is_global)
+        elif len(out_shape) == 3 and _spatial_kept(in_shape, out_shape):
+            rf = srcs[0].rf
+        else:
+            rf = rfm.UNKNOWN
+        cost = FUNCTIONAL_COST.get(op)
+        if op in _FUNCTIONAL_POOLS:
+            cost = window.kernel[0] * window.kernel[1]
+        elif op.startswith("adaptive_"):
+            cost = None
+        numel = math.prod(out_shape)
+        extra = cost * numel if cost is not None else (math.prod(in_shape) if op.startswith("adaptive_") else None)
+        inplace = op in _INPLACE_OPS or bool(kwargs.get("inplace")) or op in {"flatten", "dropout"}
+        short = {"__iadd__": "add", "__add__": "add", "__radd__": "add", "add_": "add", "__mul__": "mul",
+                 "__rmul__": "mul", "__imul__": "mul", "mul_": "mul", "relu_": "relu", "_max_pool2d": "max_pool2d",
+                 "max_pool2d_with_indices": "max_pool2d", "concat": "cat"}.get(op, op)
+        owner = self.stack[-1]
+        node = self.add_node(
+            name=self.unique_name(f"{owner}.{short}" if owner else short), type=short, module_name=owner,
+            inputs=[s.node for s in srcs], input_shapes=[tuple(t.shape[1:]) for t in ins if self.lookup(t)],
+            out_shape=out_shape, params=0, trainable_params=0, macs=0 if cost is not None or extra is not None else None,
+            extra_flops=extra, activation_bytes=0 if inplace else numel * self.dtype_bytes, rf=rf,
+            note="in place: no new memory" if op in _INPLACE_OPS else "",
+            kernel=window.kernel if window else None, stride=window.stride if window else None)
+        for t in outs:
+            self.track(t, node.index, rf)
+
+
+def _apply(rf: rfm.RF, window: Window | None, is_global: bool) -> rfm.RF:
+    if is_global:
+        return rfm.GLOBAL
+    if window is None:
+        return rf
+    return rf.through(window.kernel, window.stride, window.padding, window.dilation)
+
+
+def _slice_window(args: tuple, in_shape: Shape) -> Window | None:
+    """A slice like ``x[:, :, ::2, ::2]`` subsamples: a 1x1 window with the slice's step as stride."""
+    index = args[1] if len(args) > 1 else None
+    if len(in_shape) != 3 or not isinstance(index, tuple) or len(index) != 4:
+        return None
+    if not all(isinstance(i, slice) for i in index[2:]):
+        return None
+    steps = tuple(i.step or 1 for i in index[2:])
+    starts = tuple(-(i.start or 0) for i in index[2:])
+    return Window((1, 1), steps, starts)  # type: ignore[arg-type]
+
+
+def _functional_window(op: str, args: tuple, kwargs: dict) -> Window:
+    names = (["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode"] if "max" in op
+             else ["input", "kernel_size", "stride", "padding", "ceil_mode"])
+    bound = dict(zip(names, args))
+    bound.update(kwargs)
+    pool = (nn.MaxPool2d if "max" in op else nn.AvgPool2d)(
+        bound["kernel_size"], bound.get("stride") or None, bound.get("padding", 0), **(
+            {"dilation": bound.get("dilation", 1)} if "max" in op else {}), ceil_mode=bool(bound.get("ceil_mode", False)))
+    x = bound["input"]
+    return _pool("functional", pool, tuple(x.shape[1:])).window  # type: ignore[return-value]
+
+
+def _adaptive_like(in_shape: Shape, out_shape: Shape) -> LayerMath:
+    from cnnviz.analysis.counting import _adaptive
+
+    return _adaptive("functional", nn.AdaptiveAvgPool2d(tuple(out_shape[1:])), in_shape)
+
+
+def trace(model: nn.Module, input_shape: Shape, dtype: torch.dtype = torch.float32) -> Graph:
+    """Run ``model`` on a meta input of ``input_shape`` (C, H, W) and return its layer graph."""
+    if any(int(s) <= 0 for s in input_shape):
+        raise ConfigError(f"input shape {'x'.join(map(str, input_shape))}: every size must be positive")
+    dtype_bytes = torch.empty((), dtype=dtype, device="meta").element_size()
+    tracer = _Tracer(model, dtype_bytes)
+    patched: list[nn.Module] = []
+    with _lock:  # the stubs are set on the module instances: one trace of a model at a time
+        was_training = model.training
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # a trace makes many small objects; a collection in the middle triples its time
+        try:
+            for name, module in model.named_modules():
+                rule = rule_for(module)
+                forward = module.forward
+                if rule is not None:
+                    module.forward = tracer.leaf_stub(name, module, rule)
+                elif (len(module._modules) == 0 and module is not model
+                      and (next(module.parameters(recurse=False), None) is not None
+                           or next(module.buffers(recurse=False), None) is not None)):
+                    # a custom layer with weights: its MACs are unknown. A custom layer without
+                    # weights (a shortcut that slices and pads, say) is traced through instead.
+                    module.forward = tracer.opaque(name, module, forward)
+                else:
+                    module.forward = tracer.container(name, module, forward)
+                patched.append(module)
+            model.eval()
+            x = torch.empty((1, *input_shape), device="meta", dtype=dtype)
+            tracer.track(x, -1, rfm.IDENTITY)
+            with torch.no_grad(), _Recorder(tracer):
+                model(x)
+        except ConfigError:
+            raise
+        except RuntimeError as exc:
+            raise ConfigError(f"the network cannot run on a {'x'.join(map(str, input_shape))} input: "
+                              f"{str(exc).splitlines()[0][:300]}") from None
+        finally:
+            for module in patched:
+                module.__dict__.pop("forward", None)
+            model.train(was_training)
+            if gc_was_enabled:
+                gc.enable()
+    tracer.graph.input_shape = tuple(input_shape)
+    tracer.graph.input_bytes = math.prod(input_shape) * dtype_bytes
+    return tracer.graph

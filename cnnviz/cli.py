@@ -1,0 +1,148 @@
+"""The command line: ``python -m cnnviz list | summary | compare | train``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from cnnviz.analysis import ConfigError, Report, human_bytes, human_count, summarize
+from cnnviz.zoo import get_spec, list_models
+
+
+def parse_settings(items: Sequence[str]) -> dict[str, str]:
+    """``["width_mult=0.5", "batch_norm=true"]`` -> a dict (values converted later by the model's schema)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: write settings as key=value, e.g. --set width_mult=0.5")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def parse_model_arg(text: str) -> tuple[str, dict[str, str]]:
+    """``resnet50:stride_placement=paper,width_mult=0.5`` -> name and settings."""
+    name, _, rest = text.partition(":")
+    return name.strip(), parse_settings([p for p in rest.split(",") if p.strip()]) if rest else {}
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    specs = list_models(args.family)
+    if args.format == "json":
+        print(json.dumps([{"name": s.name, "family": s.family, "default_input": list(s.default_input),
+                           "torchvision": s.torchvision, "description": s.description,
+                           "settings": {x.name: x.default for x in s.all_settings}} for s in specs], indent=2))
+        return 0
+    print(f"{'name':<22} {'family':<10} {'input':<12} {'torchvision twin':<18} description")
+    for s in specs:
+        shape = "x".join(map(str, s.default_input))
+        print(f"{s.name:<22} {s.family:<10} {shape:<12} {s.torchvision or '-':<18} {s.description.splitlines()[0][:70]}")
+    return 0
+
+
+def _report(name: str, settings: dict[str, Any], input_shape: str | None, extra: bool) -> Report:
+    return summarize(name, input_shape, include_extra=extra, **settings)
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    report = _report(args.name, parse_settings(args.set), args.input, args.extra)
+    if args.format == "json":
+        data = report.to_dict()
+        data["training_memory"] = report.training_memory(args.batch_size, args.optimizer)
+        print(json.dumps(data, indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(report.to_csv())
+    else:
+        print(report.to_text(max_depth=args.depth))
+        mem = report.training_memory(args.batch_size, args.optimizer)
+        print(f"training memory, batch {args.batch_size}, {args.optimizer}: {human_bytes(mem['total'])} "
+              f"(weights {human_bytes(mem['weights'])}, gradients {human_bytes(mem['gradients'])}, optimizer "
+              f"{human_bytes(mem['optimizer_state'])}, activations {human_bytes(mem['activations'])})")
+        spec = get_spec(args.name)
+        print(f"\n{spec.description}")
+    return 0
+
+
+def compare_rows(reports: list[Report]) -> list[dict[str, Any]]:
+    """The numbers ``compare`` prints, one dict per model."""
+    rows = []
+    for r in reports:
+        t = r.totals
+        rf = r.receptive_field
+        rows.append({"model": r.model, "input_shape": list(r.input_shape), "output_shape": list(r.output_shape),
+                     "params": t.params, "macs": t.macs, "flops": t.flops, "activation_bytes": t.activation_bytes,
+                     "param_bytes": t.param_bytes, "weighted_layers": r.weighted_layers(),
+                     "receptive_field": rf["size"], "jump": rf["jump"]})
+    return rows
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    reports = []
+    for text in args.names:
+        name, settings = parse_model_arg(text)
+        reports.append(_report(name, settings, args.input, args.extra))
+        reports[-1].model = text
+    rows = compare_rows(reports)
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    labels = [("params", lambda v: f"{v:,}"), ("macs", human_count), ("flops", human_count),
+              ("activation_bytes", human_bytes), ("param_bytes", human_bytes), ("weighted_layers", str),
+              ("receptive_field", str), ("jump", str), ("input_shape", lambda v: "x".join(map(str, v))),
+              ("output_shape", lambda v: "x".join(map(str, v)))]
+    width = max(18, *(len(r["model"]) + 2 for r in rows))
+    print(f"{'':<18}" + "".join(f"{r['model']:>{width}}" for r in rows))
+    for key, fmt in labels:
+        print(f"{key:<18}" + "".join(f"{fmt(r[key]):>{width}}" for r in rows))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cnnviz", description="Explore CNN architectures exactly.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="list the architecture zoo")
+    p.add_argument("--family", help="only this family (e.g. resnet)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("summary", help="per-layer analysis of one model")
+    p.add_argument("name")
+    p.add_argument("--input", help="input shape C,H,W (default: the model's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a model setting (repeatable)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--extra", action="store_true", help="add elementwise FLOPs (BN, activations, pooling) to FLOPs")
+    p.add_argument("--depth", type=int, default=None, help="table: hide layers nested deeper than this")
+    p.add_argument("--batch-size", type=int, default=32, help="for the training-memory estimate")
+    p.add_argument("--optimizer", choices=["sgd", "sgd_momentum", "adam"], default="adam")
+    p.set_defaults(func=_cmd_summary)
+
+    p = sub.add_parser("compare", help="totals of several models side by side (NAME or NAME:key=value,...)")
+    p.add_argument("names", nargs="+")
+    p.add_argument("--input", help="input shape C,H,W for all (default: each model's)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--extra", action="store_true")
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("train", help="train a model on a dataset (see --help)")
+    from cnnviz.train.cli import add_arguments, run
+
+    add_arguments(p)
+    p.set_defaults(func=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: not enough memory for this; try a smaller input or model", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

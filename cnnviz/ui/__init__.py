@@ -1,0 +1,1 @@
+"""The Streamlit side of cnnviz: the only package that imports streamlit."""

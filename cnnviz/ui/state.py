@@ -1,0 +1,178 @@
+"""Widgets whose values live in the URL, lecture mode, and error display.
+
+Every page setting goes through :func:`url_widget` (or the shorthands below), so
+that a lecturer can send a link that opens a page exactly as configured. The
+value is read, in order, from the URL query parameter, from the value kept in
+``st.session_state`` when the user last saw the page, and from the default. A
+URL value that does not parse or is out of range is ignored with a warning.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator, Sequence
+
+import streamlit as st
+
+from cnnviz.analysis.errors import ConfigError
+
+_KEEP = "_keep_"
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def url_widget(
+    key: str,
+    default: Any,
+    parse: Callable[[str], Any],
+    widget: Callable[..., Any],
+    **kwargs: Any,
+) -> Any:
+    """Render ``widget(key=key, **kwargs)`` bound to query parameter ``key``.
+
+    ``parse`` turns the URL string into a valid value or raises ``ValueError``.
+    """
+    if key not in st.session_state:
+        value = st.session_state.get(_KEEP + key, default)
+        raw = st.query_params.get(key)
+        if raw is not None:
+            try:
+                value = parse(raw)
+            except (ValueError, TypeError) as exc:
+                st.warning(f"Ignored the link's setting {key}={raw[:40]!r}: {exc}")
+        st.session_state[key] = value
+    value = widget(key=key, **kwargs)
+    st.session_state[_KEEP + key] = value
+    if st.query_params.get(key) != _encode(value):
+        st.query_params[key] = _encode(value)
+    return value
+
+
+def _number_parser(kind: type, lo: float | None, hi: float | None) -> Callable[[str], Any]:
+    def parse(raw: str) -> Any:
+        if len(raw) > 30:
+            raise ValueError("too long")
+        value = kind(float(raw)) if kind is int and "." not in raw else kind(raw)
+        if value != value:
+            raise ValueError("not a number")
+        if lo is not None and value < lo:
+            raise ValueError(f"below the minimum {lo}")
+        if hi is not None and value > hi:
+            raise ValueError(f"above the maximum {hi}")
+        return value
+
+    return parse
+
+
+def url_number(label: str, key: str, default: int | float, min_value: int | float | None = None,
+               max_value: int | float | None = None, step: int | float | None = None, widget: str = "number",
+               **kwargs: Any) -> Any:
+    """A number input (or ``widget="slider"``) bound to the URL."""
+    kind = float if isinstance(default, float) else int
+    parse = _number_parser(kind, min_value, max_value)
+    fn = st.slider if widget == "slider" else st.number_input
+    extra = {"step": step} if step is not None else {}
+    return url_widget(key, default, parse, fn, label=label, min_value=min_value, max_value=max_value,
+                      **extra, **kwargs)
+
+
+def url_select(label: str, key: str, options: Sequence[Any], default: Any, widget: str = "select",
+               **kwargs: Any) -> Any:
+    """A selectbox (or ``widget="radio"`` / ``"segmented"``) bound to the URL."""
+    by_text = {_encode(o): o for o in options}
+
+    def parse(raw: str) -> Any:
+        if raw not in by_text:
+            raise ValueError("not one of the choices")
+        return by_text[raw]
+
+    fn = {"radio": st.radio, "segmented": st.segmented_control, "select_slider": st.select_slider}.get(
+        widget, st.selectbox)
+    return url_widget(key, default, parse, fn, label=label, options=list(options), **kwargs)
+
+
+def url_multiselect(label: str, key: str, options: Sequence[str], default: Sequence[str], **kwargs: Any) -> list:
+    """A multiselect bound to the URL (comma separated)."""
+
+    def parse(raw: str) -> list:
+        items = [s for s in raw.split(",") if s]
+        bad = [s for s in items if s not in options]
+        if bad:
+            raise ValueError(f"unknown choice {bad[0][:30]!r}")
+        return items
+
+    return url_widget(key, list(default), parse, st.multiselect, label=label, options=list(options), **kwargs)
+
+
+def url_toggle(label: str, key: str, default: bool = False, **kwargs: Any) -> bool:
+    """A toggle bound to the URL (1/0)."""
+
+    def parse(raw: str) -> bool:
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError("not 1 or 0")
+
+    return url_widget(key, default, parse, st.toggle, label=label, **kwargs)
+
+
+def url_text(label: str, key: str, default: str, max_chars: int = 200, **kwargs: Any) -> str:
+    """A text input bound to the URL."""
+
+    def parse(raw: str) -> str:
+        if len(raw) > max_chars:
+            raise ValueError(f"longer than {max_chars} characters")
+        return raw
+
+    return url_widget(key, default, parse, st.text_input, label=label, max_chars=max_chars, **kwargs)
+
+
+_LECTURE_CSS = """
+<style>
+html, body, [class*="st-"], .stMarkdown p, .stMarkdown li { font-size: 1.25rem !important; }
+h1 { font-size: 2.6rem !important; } h2 { font-size: 2.1rem !important; } h3 { font-size: 1.7rem !important; }
+[data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+.stDataFrame, .stTable { font-size: 1.15rem !important; }
+</style>
+"""
+
+
+def lecture_mode() -> bool:
+    """The sidebar toggle for projectors: bigger text and charts, fewer advanced controls."""
+    on = url_toggle("Lecture mode", "lecture", False, help="Bigger text and charts for a projector; hides advanced controls.")
+    if on:
+        st.markdown(_LECTURE_CSS, unsafe_allow_html=True)
+    return on
+
+
+def chart_height(base: int = 380) -> int:
+    """Chart height in pixels: larger in lecture mode."""
+    return int(base * 1.4) if st.session_state.get("lecture") else base
+
+
+def font_size() -> int:
+    """Plotly base font size: larger in lecture mode."""
+    return 20 if st.session_state.get("lecture") else 13
+
+
+@contextlib.contextmanager
+def friendly_errors(where: str = "") -> Iterator[None]:
+    """Show a ConfigError (or anything else) as a message, never a traceback.
+
+    Code after the ``with`` block keeps running, so the rest of the page stays.
+    """
+    try:
+        yield
+    except ConfigError as exc:
+        st.error(f"{where + ': ' if where else ''}{exc}", icon="⚠️")
+    except MemoryError:
+        st.error("This is too big for the machine's memory. Try a smaller input or model.", icon="⚠️")
+    except Exception as exc:  # noqa: BLE001 - the user must never see a traceback
+        st.error(f"{where + ': ' if where else ''}something went wrong: {type(exc).__name__}: {str(exc)[:300]}",
+                 icon="⚠️")

@@ -1,0 +1,56 @@
+"""What every zoo model shares: the features / head split and the activation switch."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cnnviz.analysis.errors import ConfigError
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+
+
+def make_activation(name: str, inplace: bool = True) -> nn.Module:
+    """``relu`` (as torchvision, in place), ``tanh`` or ``sigmoid``."""
+    if name == "relu":
+        return nn.ReLU(inplace=inplace)
+    if name == "tanh":
+        return nn.Tanh()
+    if name == "sigmoid":
+        return nn.Sigmoid()
+    raise ConfigError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+
+
+class ZooModel(nn.Module):
+    """Base class: ``forward(x) == forward_head(forward_features(x))`` (timm style).
+
+    Subclasses set ``head_name``: the dotted name of the final classifier layer
+    (an ``nn.Linear`` or a 1x1 ``nn.Conv2d``) that transfer learning replaces.
+    """
+
+    head_name: str = "fc"
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def get_classifier(self) -> nn.Module:
+        return self.get_submodule(self.head_name)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the final classifier layer by a fresh one with ``num_classes`` outputs."""
+        old = self.get_classifier()
+        if isinstance(old, nn.Linear):
+            new: nn.Module = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
+        elif isinstance(old, nn.Conv2d):
+            new = nn.Conv2d(old.in_channels, num_classes, old.kernel_size, old.stride, old.padding)
+        else:
+            raise TypeError(f"cannot reset a {type(old).__name__} classifier")
+        new = new.to(next(old.parameters()).device)
+        parent_name, _, child = self.head_name.rpartition(".")
+        parent = self.get_submodule(parent_name) if parent_name else self
+        setattr(parent, child, new)

@@ -1,0 +1,12 @@
+"""Imports every family module so that each registers its models."""
+from cnnviz.zoo import (  # noqa: F401
+    alexnet,
+    densenet,
+    inception,
+    lenet,
+    mobile,
+    nin,
+    resnet,
+    simple,
+    vgg,
+)
