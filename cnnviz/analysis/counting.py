@@ -132,11 +132,12 @@ def _window_out(name: str, m: nn.Module, h: int, w: int, k, s, p, d, ceil_mode=F
         if d[i] <= 0:
             raise _fail(name, m, f"dilation must be at least 1, got {d[i]}")
         eff = d[i] * (k[i] - 1) + 1
-        if n + 2 * p[i] < eff:
+        out = sliding_out(n, k[i], s[i], p[i], d[i], ceil_mode)
+        if out < 1:  # without ceil_mode this is: the padded input is smaller than the kernel
             padded = f" (padded to {h + 2 * p[0]}x{w + 2 * p[1]})" if any(p) else ""
             what = "the dilated kernel" if d[i] > 1 else "the kernel"
             raise _fail(name, m, f"input {h}x{w}{padded} is smaller than {what} ({eff} along the {axis})")
-        outs.append(sliding_out(n, k[i], s[i], p[i], d[i], ceil_mode))
+        outs.append(out)
     return outs[0], outs[1]
 
 

@@ -212,7 +212,10 @@ class _Tracer:
                 target = module
                 if any(p.device.type != "meta" for p in module.parameters()) or any(
                         b.device.type != "meta" for b in module.buffers()):
-                    target = copy.deepcopy(module).to("meta")
+                    target = copy.deepcopy(module)
+                    for sub in target.modules():  # the copy must not inherit the tracing stubs
+                        sub.__dict__.pop("forward", None)
+                    target.to("meta")
                 out = target(*args, **kwargs) if target is not module else forward(*args, **kwargs)
             params, trainable = 0, 0
             for sub in module.modules():
