@@ -109,6 +109,24 @@ def _spatial_kept(in_shape: Shape, out_shape: Shape) -> bool:
     return len(in_shape) >= 3 and len(out_shape) >= 3 and tuple(in_shape[-2:]) == tuple(out_shape[-2:])
 
 
+def _fast_cat(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """``torch.cat`` of meta tensors by shape arithmetic (the meta kernel is slow: DenseNet has 120 cats)."""
+    tensors = args[0] if args else kwargs.get("tensors")
+    dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+    if not isinstance(tensors, (list, tuple)) or not tensors or not isinstance(dim, int):
+        return None
+    if not all(isinstance(t, torch.Tensor) and t.device.type == "meta" for t in tensors):
+        return None
+    first = tensors[0].shape
+    dim = dim % len(first)
+    if any(len(t.shape) != len(first) or t.dtype != tensors[0].dtype
+           or any(a != b for i, (a, b) in enumerate(zip(t.shape, first)) if i != dim) for t in tensors):
+        return None  # let torch.cat raise its own error
+    shape = list(first)
+    shape[dim] = sum(t.shape[dim] for t in tensors)
+    return torch.empty(shape, device="meta", dtype=tensors[0].dtype)
+
+
 class _Recorder(TorchFunctionMode):
     def __init__(self, tracer: "_Tracer") -> None:
         super().__init__()
@@ -116,7 +134,9 @@ class _Recorder(TorchFunctionMode):
 
     def __torch_function__(self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        out = _fast_cat(args, kwargs) if func in (torch.cat, torch.concat) else None
+        if out is None:
+            out = func(*args, **kwargs)
         if not self.tracer.inside_leaf:
             self.tracer.functional(func, args, kwargs, out)
         return out
