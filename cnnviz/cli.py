@@ -7,6 +7,7 @@ import sys
 from typing import Any, Sequence
 
 from cnnviz.analysis import ConfigError, Report, human_bytes, human_count, summarize
+from cnnviz.analysis.conventions import course_notes
 from cnnviz.zoo import get_spec, list_models
 
 
@@ -59,8 +60,9 @@ def _cmd_summary(args: argparse.Namespace) -> int:
         print(f"training memory, batch {args.batch_size}, {args.optimizer}: {human_bytes(mem['total'])} "
               f"(weights {human_bytes(mem['weights'])}, gradients {human_bytes(mem['gradients'])}, optimizer "
               f"{human_bytes(mem['optimizer_state'])}, activations {human_bytes(mem['activations'])})")
-        spec = get_spec(args.name)
-        print(f"\n{spec.description}")
+        for note in course_notes(report):
+            print(note)
+        print(f"\n{get_spec(args.name).description}")
     return 0
 
 

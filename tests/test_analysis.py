@@ -338,3 +338,13 @@ def test_model_weights_are_left_alone():
     assert model.training
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert "forward" not in next(model.modules()).__dict__
+
+
+def test_course_notes_state_the_seeds_conventions():
+    from cnnviz.analysis.conventions import course_notes
+
+    notes = " ".join(course_notes(summarize("vgg16")))
+    assert '"15.5G FLOPs" counts multiply-accumulates' in notes and "15.47G MACs = 30.94G FLOPs" in notes
+    assert "15.2M" in notes
+    assert "connections" in " ".join(course_notes(summarize("lenet5")))
+    assert course_notes(summarize("resnet18")) == []

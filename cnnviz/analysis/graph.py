@@ -318,8 +318,8 @@ class _Tracer:
             lm = _adaptive_like(in_shape, out_shape)
             window, is_global = lm.window, lm.is_global
             rf = _apply(srcs[0].rf, window, is_global)
-        elif len(out_shape) == 3 and _spatial_kept(in_shape, out_shape):
-            rf = srcs[0].rf
+        elif out_shape == in_shape or (len(out_shape) == 3 and _spatial_kept(in_shape, out_shape)):
+            rf = srcs[0].rf  # elementwise
         else:
             rf = rfm.UNKNOWN
         cost = FUNCTIONAL_COST.get(op)
