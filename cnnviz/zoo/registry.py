@@ -124,8 +124,8 @@ _REGISTRY: dict[str, ModelSpec] = {}
 def _common_settings(default_input: tuple[int, int, int], num_classes: int, min_input: int) -> tuple[Setting, ...]:
     c, h, _ = default_input
     return (
-        Setting("in_channels", c, "Input channels (1 = grey, 3 = RGB)", min=1, max=4096),
-        Setting("input_size", h, "Input height = width in pixels", min=min_input, max=16384),
+        Setting("in_channels", c, "Input channels (1 = grey, 3 = RGB)", min=1, max=1_000_000),
+        Setting("input_size", h, "Input height = width in pixels", min=min_input, max=1_000_000),
         Setting("num_classes", num_classes, "Number of output classes", min=1, max=100_000),
     )
 
