@@ -226,6 +226,8 @@ def _elementwise(cost: int) -> Callable[[str, nn.Module, Shape], LayerMath]:
 
 
 def _lrn(name: str, m: nn.LocalResponseNorm, shape: Shape) -> LayerMath:
+    if len(shape) < 2:
+        raise _fail(name, m, f"normalises across channels of a feature map, got flat features {format_shape(shape)}")
     return LayerMath(shape, 0, (m.size + 4) * math.prod(shape))
 
 

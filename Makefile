@@ -1,0 +1,44 @@
+# cnnviz: `make run` starts the app, `make test` runs every test (browser tests included).
+# Both create .venv and install requirements.txt on first use (again only when it changes).
+
+PYTHON ?= python3
+PORT ?= 8501
+ADDRESS ?= 127.0.0.1
+PYTEST_ARGS ?=
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test chromium bench clean distclean
+
+install: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install -r requirements.txt
+	touch $@
+
+run: $(STAMP)
+	PORT=$(PORT) ADDRESS=$(ADDRESS) PYTHON=$(PY) scripts/serve
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || scripts/install-chromium
+
+test: $(STAMP) chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@set -e; for f in bench/*.py; do \
+		[ -e "$$f" ] || { echo "no benchmarks in bench/"; exit 1; }; \
+		echo "== $$f"; $(PY) "$$f"; \
+	done
+
+clean:
+	rm -rf artifacts .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
