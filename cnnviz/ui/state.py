@@ -9,6 +9,7 @@ URL value that does not parse or is out of range is ignored with a warning.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any, Callable, Iterator, Sequence
 
 import streamlit as st
@@ -43,7 +44,7 @@ def url_widget(
         if raw is not None:
             try:
                 value = parse(raw)
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, OverflowError) as exc:
                 st.warning(f"Ignored the link's setting {key}={raw[:40]!r}: {exc}")
         st.session_state[key] = value
     value = widget(key=key, **kwargs)
@@ -55,11 +56,18 @@ def url_widget(
 
 def _number_parser(kind: type, lo: float | None, hi: float | None) -> Callable[[str], Any]:
     def parse(raw: str) -> Any:
-        if len(raw) > 30:
-            raise ValueError("too long")
-        value = kind(float(raw)) if kind is int and "." not in raw else kind(raw)
-        if value != value:
+        text = raw.strip()
+        if not text or len(text) > 30:
             raise ValueError("not a number")
+        number = float(text)  # ValueError for words; "1e309" and "inf" give inf
+        if not math.isfinite(number) or abs(number) > 1e15:
+            raise ValueError("not a finite number of sensible size")
+        if kind is int:
+            if not number.is_integer():
+                raise ValueError("not a whole number")
+            value: Any = int(number)
+        else:
+            value = number
         if lo is not None and value < lo:
             raise ValueError(f"below the minimum {lo}")
         if hi is not None and value > hi:
