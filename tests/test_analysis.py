@@ -348,3 +348,9 @@ def test_course_notes_state_the_seeds_conventions():
     assert "15.2M" in notes
     assert "connections" in " ".join(course_notes(summarize("lenet5")))
     assert course_notes(summarize("resnet18")) == []
+
+
+@pytest.mark.parametrize("name", ["googlenet", "inception_v3"])
+def test_input_transform_keeps_the_receptive_field(name):
+    # transform_input selects x[:, c] (a H x W map), rescales it and concatenates the channels again
+    assert summarize(name, transform_input=True).receptive_field == summarize(name).receptive_field

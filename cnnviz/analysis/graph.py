@@ -106,7 +106,8 @@ def _tensors(obj: Any) -> list[torch.Tensor]:
 
 
 def _spatial_kept(in_shape: Shape, out_shape: Shape) -> bool:
-    return len(in_shape) >= 3 and len(out_shape) >= 3 and tuple(in_shape[-2:]) == tuple(out_shape[-2:])
+    """Do the last two (height, width) dimensions survive? ``x[:, 0]`` keeps them, ``flatten`` does not."""
+    return len(in_shape) >= 2 and len(out_shape) >= 2 and tuple(in_shape[-2:]) == tuple(out_shape[-2:])
 
 
 def _fast_cat(args: tuple, kwargs: dict) -> torch.Tensor | None:

@@ -143,10 +143,11 @@ def url_text(label: str, key: str, default: str, max_chars: int = 200, **kwargs:
 
 _LECTURE_CSS = """
 <style>
-html, body, [class*="st-"], .stMarkdown p, .stMarkdown li { font-size: 1.25rem !important; }
-h1 { font-size: 2.6rem !important; } h2 { font-size: 2.1rem !important; } h3 { font-size: 1.7rem !important; }
-[data-testid="stMetricValue"] { font-size: 2.6rem !important; }
-.stDataFrame, .stTable { font-size: 1.15rem !important; }
+.stMarkdown p, .stMarkdown li, [data-testid="stWidgetLabel"] p, [data-testid="stCaptionContainer"],
+[data-testid="stExpander"] summary p, button[role="tab"] p { font-size: 1.3rem !important; }
+h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.9rem !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] div { font-size: 2.8rem !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.2rem !important; }
 </style>
 """
 

@@ -1,0 +1,148 @@
+"""Take a configured zoo model away: the PyTorch code that builds it, and the model as ONNX.
+
+:func:`pytorch_code` writes the ``cnnviz.build(...)`` call for a model and its settings,
+plus the equivalent torchvision line when torchvision has the same network with the
+same settings. :func:`onnx_bytes` builds the model with random weights on the CPU and
+exports it with ``torch.onnx.export``; models above :data:`MAX_ONNX_PARAMS` parameters
+are refused before any weight is allocated.
+"""
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import torch
+
+from cnnviz import guard
+from cnnviz.analysis.errors import ConfigError
+from cnnviz.zoo import ModelSpec, build, get_spec
+
+MAX_ONNX_PARAMS = 65_000_000
+"""Largest model :func:`onnx_bytes` exports: 65M parameters (about 260 MB of float32 weights)."""
+
+# torchvision builder keyword arguments that mean the same as the zoo setting of that name,
+# by twin name prefix (the longest matching prefix wins).
+_TWIN_ARGS: dict[str, frozenset[str]] = {
+    "alexnet": frozenset({"num_classes", "dropout"}),
+    "vgg": frozenset({"num_classes", "dropout"}),
+    "densenet": frozenset({"num_classes", "drop_rate", "bn_size"}),
+    "googlenet": frozenset({"num_classes", "dropout", "aux_logits", "transform_input"}),
+    "inception_v3": frozenset({"num_classes", "dropout", "aux_logits", "transform_input"}),
+    "resnet": frozenset({"num_classes", "zero_init_residual", "groups", "width_per_group"}),
+    # resnext / wide_resnet builders fix groups and width_per_group themselves
+    "resnext": frozenset({"num_classes", "zero_init_residual"}),
+    "wide_resnet": frozenset({"num_classes", "zero_init_residual"}),
+    "mobilenet_v2": frozenset({"num_classes", "width_mult", "dropout"}),
+    "shufflenet_v2": frozenset({"num_classes"}),
+    "squeezenet": frozenset({"num_classes", "dropout"}),
+}
+# Arguments a twin line always passes because torchvision's default differs from the zoo's.
+_TWIN_ALWAYS: dict[str, frozenset[str]] = {"googlenet": frozenset({"aux_logits"})}
+# Settings that describe the input, not the network: never a reason to drop the twin.
+_INPUT_ONLY = frozenset({"input_size"})
+
+
+def _lookup(table: dict[str, frozenset[str]], twin: str) -> frozenset[str]:
+    keys = [k for k in table if twin.startswith(k)]
+    return table[max(keys, key=len)] if keys else frozenset()
+
+
+def changed_settings(spec: ModelSpec, settings: dict[str, Any] | None) -> dict[str, Any]:
+    """The settings that differ from the model's defaults, checked and converted, in schema order."""
+    resolved = spec.resolve(settings)
+    defaults = spec.defaults()
+    return {k: v for k, v in resolved.items() if v != defaults[k]}
+
+
+def torchvision_twin(name: str, settings: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]] | None:
+    """``(builder name, keyword arguments)`` of the same network in torchvision, or None if none exists."""
+    spec = get_spec(name)
+    if spec.torchvision is None:
+        return None
+    changed = changed_settings(spec, settings)
+    twin = spec.torchvision
+    if spec.family == "vgg" and "batch_norm" in changed:  # vgg16 with batch norm is torchvision's vgg16_bn
+        twin = twin + "_bn" if changed.pop("batch_norm") else twin.removesuffix("_bn")
+    allowed = _lookup(_TWIN_ARGS, twin)
+    if any(key not in allowed and key not in _INPUT_ONLY for key in changed):
+        return None
+    resolved = spec.resolve(settings)
+    kwargs = {k: v for k, v in changed.items() if k in allowed}
+    kwargs.update({k: resolved[k] for k in _lookup(_TWIN_ALWAYS, twin)})
+    return twin, dict(sorted(kwargs.items(), key=lambda kv: list(resolved).index(kv[0])))
+
+
+def _py(value: Any) -> str:
+    """A Python literal, strings in double quotes as most code is written."""
+    if isinstance(value, str) and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return repr(value)
+
+
+def _call(func: str, first: list[str], kwargs: dict[str, Any]) -> str:
+    args = first + [f"{k}={_py(v)}" for k, v in kwargs.items()]
+    return f"{func}({', '.join(args)})"
+
+
+def pytorch_code(name: str, settings: dict[str, Any] | None = None) -> str:
+    """Python code that builds zoo model ``name`` with ``settings`` (random weights).
+
+    Only settings that differ from the defaults are written. Where torchvision has the same
+    network with the same settings, an equivalent ``torchvision.models`` line follows.
+    """
+    spec = get_spec(name)
+    resolved = spec.resolve(settings)
+    changed = changed_settings(spec, settings)
+    shape = (1, resolved["in_channels"], resolved["input_size"], resolved["input_size"])
+    lines = [
+        "import torch",
+        "import cnnviz",
+        "",
+        *textwrap.wrap(textwrap.shorten(spec.description, 150, placeholder=" ..."), 78,
+                       initial_indent="# ", subsequent_indent="# "),
+        f"model = {_call('cnnviz.build', [_py(name)], changed)}",
+        f"x = torch.randn{shape}  # one {'x'.join(map(str, shape[1:]))} input",
+        "logits = model(x)",
+    ]
+    twin = torchvision_twin(name, settings)
+    if twin is not None:
+        builder, kwargs = twin
+        lines += [
+            "",
+            "# The same network in torchvision (weights=None: random weights; the pretrained",
+            "# ImageNet weights would be downloaded with weights=\"DEFAULT\"):",
+            "import torchvision",
+            f"model = {_call('torchvision.models.' + builder, ['weights=None'], kwargs)}",
+        ]
+    elif spec.torchvision is not None:
+        lines += ["", f"# torchvision's {spec.torchvision} has no option for these settings; use the cnnviz line."]
+    return "\n".join(lines) + "\n"
+
+
+def onnx_bytes(name: str, settings: dict[str, Any] | None = None, *, max_params: int = MAX_ONNX_PARAMS,
+               opset: int | None = None) -> bytes:
+    """The configured model, with random weights, as an ONNX file in memory.
+
+    Raises :class:`ConfigError` for impossible settings, for models beyond the server's budget
+    (:mod:`cnnviz.guard`) and for models above ``max_params`` parameters; all are checked on
+    the meta device, before any weight is allocated.
+    """
+    settings = dict(settings or {})
+    n = guard.check_model(name, settings).totals.params
+    if n > max_params:
+        raise ConfigError(
+            f"{name} has {n / 1e6:.1f}M parameters; ONNX export is limited to {max_params / 1e6:.0f}M "
+            f"parameters here (the file would be {4 * n / 2**20:.0f} MiB). Use the PyTorch code to export it "
+            "on your own machine."
+        )
+    spec = get_spec(name)
+    resolved = spec.resolve(settings)
+    model = build(name, device="cpu", **settings).eval()
+    x = torch.zeros(1, resolved["in_channels"], resolved["input_size"], resolved["input_size"])
+    extra = {} if opset is None else {"opset_version": opset}
+    try:
+        program = torch.onnx.export(model, (x,), dynamo=True, verbose=False, input_names=["image"],
+                                    output_names=["logits"], **extra)
+    except Exception as exc:  # noqa: BLE001 - exporter failures become one clear message
+        raise RuntimeError(f"{name}: ONNX export failed: {type(exc).__name__}: {str(exc)[:300]}") from None
+    return program.model_proto.SerializeToString()

@@ -1,0 +1,115 @@
+"""AppTest: the Compare page shows two to four configured models, their totals and what changed."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import cnnviz
+from cnnviz.analysis import human_count
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "compare.py")
+
+
+def page(**query: Any) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = str(value)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def totals(at: AppTest) -> pd.DataFrame:
+    return at.table[0].value
+
+
+def exact(cell: str) -> int:
+    """``25.56M (25,557,032)`` -> 25557032."""
+    return int(cell.split("(")[1].rstrip(")").replace(",", ""))
+
+
+def changes(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_default_compares_resnet50_with_plain50() -> None:
+    at = page()
+    table = totals(at)
+    assert list(table.columns) == ["1: resnet50", "2: plain50"]
+    for column, name in zip(table.columns, ("resnet50", "plain50")):
+        report = cnnviz.summarize(name)
+        assert exact(table.loc["parameters", column]) == report.totals.params
+        assert exact(table.loc["MACs", column]) == report.totals.macs
+        assert table.loc["weighted depth", column] == str(report.weighted_layers())
+        assert table.loc["receptive field (px)", column] == str(report.receptive_field["size"])
+    delta = cnnviz.summarize("plain50").totals.params - cnnviz.summarize("resnet50").totals.params
+    text = changes(at)
+    assert f"-{human_count(-delta)} params" in text
+    assert "downsample (the projection shortcuts): 4 x Conv2d 1x1, 4 x BatchNorm2d: 2.78M params" in text
+    assert "only resnet50 has skip, shortcut, zero_init_residual" in text
+
+
+@pytest.mark.parametrize("count", [3, 4])
+def test_three_and_four_models(count: int) -> None:
+    at = page(cmp_n=count)
+    table = totals(at)
+    assert len(table.columns) == count
+    names = ["resnet50", "plain50", "vgg16", "googlenet"][:count]
+    for column, name in zip(table.columns, names):
+        assert exact(table.loc["parameters", column]) == cnnviz.summarize(name).totals.params
+    assert changes(at).count(" against 1: resnet50") == count - 1
+
+
+def test_a_setting_changes_its_column_and_the_words() -> None:
+    at = page(c1_model="resnet18", c2_model="resnet18")
+    assert "**Settings:** identical" in changes(at)
+    at.number_input(key="c2_width_mult").set_value(0.5)
+    at.run()
+    table = totals(at)
+    expected = cnnviz.summarize("resnet18", width_mult=0.5)
+    assert list(table.columns) == ["1: resnet18", "2: resnet18 (width_mult=0.5)"]
+    assert exact(table.loc["parameters", table.columns[1]]) == expected.totals.params
+    text = changes(at)
+    assert "width_mult 1.0 → 0.5" in text
+    delta = expected.totals.params - cnnviz.summarize("resnet18").totals.params
+    assert f"-{human_count(-delta)} params" in text
+    assert "Layers both run, resized" in text
+
+
+def test_the_link_configures_every_model() -> None:
+    at = page(cmp_n=3, c1_model="vgg16", c2_model="vgg16", c2_batch_norm=1, c3_model="lenet5", c3_variant="paper",
+              cmp_tab="Parameters per stage")
+    table = totals(at)
+    expected = [cnnviz.summarize("vgg16"), cnnviz.summarize("vgg16", batch_norm=True),
+                cnnviz.summarize("lenet5", variant="paper")]
+    assert [exact(table.loc["parameters", c]) for c in table.columns] == [r.totals.params for r in expected]
+    assert at.toggle(key="c2_batch_norm").value is True
+    assert len(at.get("plotly_chart")) == 1
+
+
+@pytest.mark.parametrize("tab", ["Cumulative MACs", "Parameters per stage", "Receptive field growth"])
+def test_each_chart_renders(tab: str) -> None:
+    at = page(cmp_n=4, cmp_tab=tab)
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_a_bad_setting_shows_its_message_and_keeps_the_rest() -> None:
+    at = page(cmp_n=3, c3_model="vgg16")
+    at.number_input(key="c3_input_size").set_value(16)
+    at.run()
+    assert not at.exception
+    with pytest.raises(cnnviz.ConfigError) as info:
+        cnnviz.summarize("vgg16", input_size=16)
+    assert any(str(info.value) in e.value for e in at.error)
+    assert list(totals(at).columns) == ["1: resnet50", "2: plain50"]  # the other two are still compared
+
+
+def test_too_few_valid_models_says_so() -> None:
+    at = page(c2_model="vgg16", c2_input_size=8)
+    assert any("below the minimum" in e.value for e in at.error)
+    assert not at.table
+    assert any("at least two models" in i.value for i in at.info)
