@@ -174,7 +174,7 @@ def _pool(name: str, m: nn.Module, shape: Shape) -> LayerMath:
     p = _pair(m.padding)
     d = _pair(getattr(m, "dilation", 1))
     for i in range(2):
-        if p[i] * 2 > d[i] * (k[i] - 1) + 1:
+        if p[i] > k[i] // 2:  # PyTorch's rule: the kernel size, not the dilated one
             raise _fail(name, m, f"padding {p[i]} is more than half the kernel size {k[i]}")
     ho, wo = _window_out(name, m, h, w, k, s, p, d, bool(m.ceil_mode))
     per = k[0] * k[1] - 1 if isinstance(m, nn.MaxPool2d) else k[0] * k[1]
