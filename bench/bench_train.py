@@ -1,0 +1,108 @@
+"""Training speed of the app's run object vs a bare PyTorch loop: same model, data, batch size, device.
+
+The bare loop is what a tutorial writes: tensors on the device, ``randperm``, forward,
+cross-entropy, ``zero_grad``, backward, ``step`` (with autocast + GradScaler on CUDA,
+as the app). The app's :class:`~cnnviz.train.TrainingRun` does the same plus what the
+page needs: live curves, progress, the learning-rate schedule, a stop check and a
+validation pass after every epoch. Both run without data augmentation and on the
+number of CPU threads the app chose. They alternate for ``--rounds`` rounds; the
+medians are compared. Target: app / bare >= 0.9. The load average is printed:
+other work on the machine makes every number noisy.
+
+Run: ``.venv/bin/python bench/bench_train.py [--model lenet5] [--dataset mnist] [--epochs 3]``
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from cnnviz.data import load_dataset  # noqa: E402
+from cnnviz.train import TrainConfig, TrainingRun  # noqa: E402
+from cnnviz.zoo import build  # noqa: E402
+
+TARGET = 0.9
+
+
+def bare_loop(cfg: TrainConfig, device: torch.device, threads: int | None) -> float:
+    """Seconds for ``cfg.epochs`` epochs of a plain loop over the same training images."""
+    if threads:
+        torch.set_num_threads(threads)
+    data = load_dataset(cfg.dataset)
+    x, y = (t.to(device) for t in data.tensors("train"))
+    c, h, _ = data.image_shape
+    torch.manual_seed(cfg.seed)
+    model = build(cfg.model, in_channels=c, input_size=h, num_classes=data.num_classes,
+                  **cfg.model_settings()).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    bs, n = cfg.batch_size, len(x)
+    model.train()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(cfg.epochs):
+        perm = torch.randperm(n, device=device)
+        for i in range(n // bs):
+            idx = perm[i * bs:(i + 1) * bs]
+            with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+                loss = F.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="lenet5")
+    parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="model setting")
+    args = parser.parse_args()
+    settings = dict(item.split("=", 1) for item in args.set)
+    cfg = TrainConfig(model=args.model, dataset=args.dataset, batch_size=args.batch_size, epochs=args.epochs,
+                      augment="none", device=args.device, settings=settings).validate()
+    images = (load_dataset(cfg.dataset).size("train") // cfg.batch_size) * cfg.batch_size * cfg.epochs
+
+    app_steps, app_wall, bare = [], [], []
+    TrainingRun(cfg.replace(epochs=1)).run()  # warm-up (kernel selection, data cache)
+    for r in range(args.rounds):
+        run = TrainingRun(cfg).run()
+        assert run.result is not None
+        app_wall.append(run.result.seconds)
+        app_steps.append(run.result.train_seconds)
+        bare.append(bare_loop(cfg, run.device, run.cpu_threads))
+        print(f"round {r + 1}: app {images / app_steps[-1]:,.0f} images/s in training steps "
+              f"({images / app_wall[-1]:,.0f} with per-epoch validation), bare loop {images / bare[-1]:,.0f} "
+              f"images/s; {run.device_name}", flush=True)
+    a_steps, a_wall, b = (statistics.median(v) for v in (app_steps, app_wall, bare))
+    print(f"\n{cfg.model} {cfg.model_settings()} on {cfg.dataset}, batch {cfg.batch_size}, {cfg.epochs} epochs "
+          f"({images:,} images), device {run.device_name}, load average {os.getloadavg()[0]:.1f}")
+    print(f"bare PyTorch loop:              {images / b:10,.0f} images/s")
+    print(f"app, training steps:            {images / a_steps:10,.0f} images/s   ratio {b / a_steps:.2f}x")
+    print(f"app, with per-epoch validation: {images / a_wall:10,.0f} images/s   ratio {b / a_wall:.2f}x")
+    verdict = "meets" if b / a_steps >= TARGET else "MISSES"
+    print(f"{verdict} the target: app / bare >= {TARGET}x (training steps)")
+
+
+if __name__ == "__main__":
+    main()

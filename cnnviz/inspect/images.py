@@ -1,0 +1,244 @@
+"""Input images for the inspection tools: bundled photos and digits, uploads, preprocessing.
+
+Every image is a PIL image in mode ``RGB`` or ``L``. :func:`decode_upload` turns any
+user bytes into one (or raises :class:`ConfigError` with a message to show as is);
+:func:`preprocess` takes it to the tensor a model expects and returns every stage
+on the way (convert, resize, crop, scale to [0, 1], normalise) so a page can show them.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from cnnviz.analysis.errors import ConfigError
+
+MAX_UPLOAD_BYTES = 20 * 2**20
+FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
+# skimage.data images shipped inside the package (no download).
+PHOTOS: dict[str, str] = {
+    "chelsea": "Chelsea the cat",
+    "astronaut": "Astronaut Eileen Collins",
+    "coffee": "A cup of coffee",
+    "rocket": "A rocket on the launch pad",
+    "camera": "A cameraman (grey)",
+    "coins": "Old coins (grey)",
+}
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+MNIST_MEAN = (0.1307,)
+MNIST_STD = (0.3081,)
+
+
+def photo(name: str) -> Image.Image:
+    """One of the bundled :data:`PHOTOS`."""
+    if name not in PHOTOS:
+        raise ConfigError(f"unknown photo {name!r}; choose one of {', '.join(PHOTOS)}")
+    import skimage.data
+
+    return Image.fromarray(np.asarray(getattr(skimage.data, name)()))
+
+
+def mnist_count() -> int:
+    """How many held-out MNIST test digits :func:`mnist_digit` can show."""
+    from cnnviz.data import load_dataset
+
+    return load_dataset("mnist").size("test")
+
+
+def mnist_digit(index: int) -> tuple[Image.Image, int]:
+    """Held-out test digit number ``index`` of the bundled MNIST (white on black, 28x28) and its label.
+
+    These digits are never seen by training (:mod:`cnnviz.data` keeps the test split apart).
+    """
+    from cnnviz.data import load_dataset
+
+    data = load_dataset("mnist")
+    n = data.size("test")
+    if not 0 <= index < n:
+        raise ConfigError(f"MNIST digit {index}: choose a number from 0 to {n - 1}")
+    pixels = data.images["test"][index, 0].numpy()
+    return Image.fromarray(pixels, mode="L"), int(data.labels["test"][index])
+
+
+def _flatten_alpha(img: Image.Image) -> Image.Image:
+    """Composite a transparent image onto white."""
+    rgba = img.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit or float grey -> 8-bit grey, scaled by the image's own range."""
+    arr = np.asarray(img, dtype=np.float64)
+    lo, hi = float(arr.min()), float(arr.max())
+    scaled = (arr - lo) / (hi - lo) * 255 if hi > lo else np.zeros_like(arr)
+    return Image.fromarray(scaled.round().astype(np.uint8), mode="L")
+
+
+def normalise_mode(img: Image.Image) -> Image.Image:
+    """Any PIL image -> ``RGB`` or ``L`` (alpha on white, CMYK/palette/YCbCr to RGB, 16-bit scaled)."""
+    mode = img.mode
+    if mode in ("RGB", "L"):
+        return img
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in img.info):
+        return _flatten_alpha(img)
+    if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return _to_8bit(img)
+    if mode == "1":
+        return img.convert("L")
+    return img.convert("RGB")
+
+
+def decode_upload(data: bytes, name: str = "upload", max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
+    """Decode user bytes (PNG, JPEG, WebP, BMP, GIF's first frame) into an ``RGB`` or ``L`` image.
+
+    Raises :class:`ConfigError` for files above ``max_bytes``, other formats, bytes that are
+    not an image or are cut short, and images with more pixels than Pillow's
+    ``Image.MAX_IMAGE_PIXELS`` (decompression bombs).
+    """
+    if len(data) > max_bytes:
+        raise ConfigError(f"{name}: the file is {len(data) / 2**20:.1f} MiB; the limit is "
+                          f"{max_bytes / 2**20:.0f} MiB. Use a smaller image.")
+    if not data:
+        raise ConfigError(f"{name}: the file is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            if img.format not in FORMATS and img.format != "MPO":
+                raise ConfigError(f"{name}: {img.format} images are not supported; use "
+                                  f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}.")
+            img.seek(0)
+            img.load()
+            img = ImageOps.exif_transpose(img)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ConfigError(f"{name}: the image is too large to decode safely (more than "
+                          f"{Image.MAX_IMAGE_PIXELS:,} pixels).") from None
+    except Image.UnidentifiedImageError:
+        raise ConfigError(f"{name}: this is not an image file (or not one of "
+                          f"{', '.join(FORMATS)}).") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ConfigError(f"{name}: the image could not be decoded (is the file complete?): {exc}") from None
+    return normalise_mode(img.copy())
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a model expects: channels, resize (shorter side), centre crop, zero padding, mean/std."""
+
+    channels: int
+    size: int
+    resize: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    pad: int = 0
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        side = self.size + 2 * self.pad
+        return self.channels, side, side
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One preprocessing step: a title, what it did, and the picture after it (floats in [0, 1])."""
+
+    title: str
+    detail: str
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The result of :func:`preprocess`: the model input, the stages, and the picture the model sees."""
+
+    tensor: torch.Tensor
+    stages: tuple[Stage, ...]
+    shown: np.ndarray
+
+
+def _array(img: Image.Image) -> np.ndarray:
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def fit_digit(img: Image.Image) -> Image.Image:
+    """MNIST-style: the digit's bounding box scaled to fit 20x20, centred by its mass in 28x28.
+
+    Expects white ink on black (invert first if the background is light).
+    """
+    arr = np.asarray(img, dtype=np.float32)
+    ys, xs = np.nonzero(arr > 0.1 * arr.max()) if arr.max() > 0 else ((), ())
+    if len(ys) == 0:
+        return Image.new("L", (28, 28))
+    box = img.crop((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+    scale = 20 / max(box.size)
+    box = box.resize((max(1, round(box.width * scale)), max(1, round(box.height * scale))), Image.BILINEAR)
+    b = np.asarray(box, dtype=np.float32)
+    total = b.sum() or 1.0
+    cy = (b.sum(axis=1) * np.arange(b.shape[0])).sum() / total
+    cx = (b.sum(axis=0) * np.arange(b.shape[1])).sum() / total
+    out = Image.new("L", (28, 28))
+    top = int(np.clip(round(14 - cy), 0, 28 - box.height))
+    left = int(np.clip(round(14 - cx), 0, 28 - box.width))
+    out.paste(box, (left, top))
+    return out
+
+
+def preprocess(img: Image.Image, spec: InputSpec, digit: bool = False) -> Prepared:
+    """Take ``img`` to a (1, C, H, W) tensor the way ``spec`` says, keeping every stage.
+
+    ``digit=True`` (a hand-drawn or uploaded digit for an MNIST model) inverts a light
+    background and fits the digit into the 20x20 centre as MNIST does.
+    """
+    if spec.channels not in (1, 3):
+        raise ConfigError(f"the image views need a model with 1 or 3 input channels, not {spec.channels}")
+    img = normalise_mode(img)
+    stages = [Stage("Original", f"{img.width}x{img.height} pixels, {'colour' if img.mode == 'RGB' else 'grey'}",
+                    _array(img))]
+    want = "L" if spec.channels == 1 else "RGB"
+    if img.mode != want:
+        img = img.convert(want)
+        detail = "to grey: 0.299 R + 0.587 G + 0.114 B" if want == "L" else "grey copied to R, G and B"
+        stages.append(Stage("Colour", detail, _array(img)))
+    if digit and want == "L":
+        if np.asarray(img).mean() > 127:
+            img = ImageOps.invert(img)
+            stages.append(Stage("Invert", "dark ink on light paper -> white on black, as MNIST", _array(img)))
+        img = fit_digit(img)
+        stages.append(Stage("Fit digit", "bounding box scaled into 20x20, centred by mass in 28x28", _array(img)))
+    if min(img.size) != spec.resize:
+        w, h = img.size
+        scale = spec.resize / min(w, h)
+        new = (max(spec.resize, round(w * scale)), max(spec.resize, round(h * scale)))
+        img = img.resize(new, Image.BILINEAR)
+        stages.append(Stage("Resize", f"shorter side to {spec.resize}: {w}x{h} -> {new[0]}x{new[1]} (bilinear)",
+                            _array(img)))
+    if img.size != (spec.size, spec.size):
+        w, h = img.size
+        left, top = (w - spec.size) // 2, (h - spec.size) // 2
+        img = img.crop((left, top, left + spec.size, top + spec.size))
+        stages.append(Stage("Centre crop", f"the middle {spec.size}x{spec.size} of {w}x{h}", _array(img)))
+    x = _array(img)
+    if spec.pad:
+        x = np.pad(x, [(spec.pad, spec.pad), (spec.pad, spec.pad)] + [(0, 0)] * (x.ndim - 2))
+        stages.append(Stage("Pad", f"{spec.pad} black pixels on each side -> {x.shape[1]}x{x.shape[0]}", x))
+    chw = x[None] if x.ndim == 2 else x.transpose(2, 0, 1)
+    stages.append(Stage("Scale to [0, 1]", "pixel values / 255", x))
+    mean = np.asarray(spec.mean, dtype=np.float32)[:, None, None]
+    std = np.asarray(spec.std, dtype=np.float32)[:, None, None]
+    norm = (chw - mean) / std
+    lo, hi = float(norm.min()), float(norm.max())
+    view = (norm - lo) / (hi - lo) if hi > lo else np.zeros_like(norm)
+    view = view[0] if spec.channels == 1 else view.transpose(1, 2, 0)
+    stages.append(Stage("Normalise", f"(x - mean) / std with mean {_fmt(spec.mean)}, std {_fmt(spec.std)}: "
+                                     f"values now {lo:.2f} to {hi:.2f} (shown stretched)", view))
+    return Prepared(torch.from_numpy(np.ascontiguousarray(norm))[None], tuple(stages), x)
+
+
+def _fmt(values: tuple[float, ...]) -> str:
+    return "(" + ", ".join(f"{v:.3g}" for v in values) + ")"

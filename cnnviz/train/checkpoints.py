@@ -1,0 +1,192 @@
+"""Checkpoints: a trained model as plain tensors, strings and numbers, loadable with ``weights_only=True``.
+
+A checkpoint is a dict: ``format``, ``version``, ``model`` (zoo name), ``settings``
+(the model's settings, enough to rebuild it with :func:`cnnviz.zoo.build`),
+``state_dict``, ``dataset``, ``classes``, ``mean``/``std`` (the input normalisation),
+``metrics``, ``config`` (the training settings), ``epochs`` (the curves) and ``created``.
+It is written to a temporary file and renamed, so a crash never leaves half a file.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from cnnviz import paths
+from cnnviz.analysis.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cnnviz.train.run import TrainingRun
+
+FORMAT = "cnnviz-checkpoint"
+VERSION = 1
+SUFFIX = ".pt"
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the rebuilt model (CPU, eval mode) and what it was trained on."""
+
+    path: Path
+    model_name: str
+    settings: dict[str, Any]
+    model: nn.Module
+    dataset: str
+    classes: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    metrics: dict[str, float]
+    config: dict[str, Any]
+    epochs: list[dict[str, float]]
+    created: float
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """One line of :func:`list_checkpoints` (``error`` is set when the file cannot be read)."""
+
+    path: Path
+    name: str
+    model: str = ""
+    dataset: str = ""
+    test_accuracy: float | None = None
+    created: float = 0.0
+    size_bytes: int = 0
+    error: str = ""
+
+
+def _plain(value: Any) -> Any:
+    """Only what ``torch.load(weights_only=True)`` accepts: tensors, str, int, float, bool, None, lists, dicts."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool, torch.Tensor)) or value is None:
+        return value
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return _plain(value.tolist())
+    return str(value)
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip(".-")[:100]
+    if not cleaned:
+        raise ConfigError(f"checkpoint name {name!r} has no usable characters (letters, digits, _ . -)")
+    return cleaned
+
+
+def save_checkpoint(run: "TrainingRun", name: str | None = None, folder: Path | None = None) -> Path:
+    """Write ``run``'s trained model to ``folder`` (default :func:`cnnviz.paths.checkpoint_dir`) atomically."""
+    if run.model is None or run.result is None or run.dataset is None:
+        raise ConfigError("nothing to save yet: the run has no trained model")
+    cfg, r = run.config, run.result
+    folder = Path(folder) if folder is not None else paths.checkpoint_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stem = _safe_name(name) if name else f"{cfg.model}-{cfg.dataset}-{stamp}-{os.getpid() % 10000}-{id(run) % 1000}"
+    target = folder / (stem if stem.endswith(SUFFIX) else stem + SUFFIX)
+    settings = getattr(run.model, "cnnviz_settings", cfg.model_settings())
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": cfg.model,
+        "settings": _plain(settings),
+        "state_dict": {k: v.detach().cpu() for k, v in run.model.state_dict().items()},
+        "dataset": cfg.dataset,
+        "classes": list(r.classes),
+        "mean": list(run.dataset.mean),
+        "std": list(run.dataset.std),
+        "image_size": int(settings.get("input_size", run.dataset.image_shape[1])),
+        "metrics": _plain({"test_accuracy": r.test_accuracy, "test_loss": r.test_loss, "seconds": r.seconds,
+                           "images_per_second": r.images_per_second, "epochs_done": r.epochs_done}),
+        "config": _plain(cfg.to_dict()),
+        "epochs": _plain(run.history.epochs),
+        "created": time.time(),
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _resolve(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists() and not p.is_absolute():
+        for candidate in (paths.checkpoint_dir() / p, paths.checkpoint_dir() / (str(p) + SUFFIX)):
+            if candidate.exists():
+                return candidate
+    if not p.is_file():
+        raise ConfigError(f"no checkpoint file {str(path)[:200]!r} (see list_checkpoints())")
+    return p
+
+
+def _read(path: Path, mmap: bool = False) -> dict[str, Any]:
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except Exception as exc:  # noqa: BLE001 - corrupted, truncated, foreign pickle, not a torch file ...
+        raise ConfigError(f"{path.name} is not a readable cnnviz checkpoint ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:160] if str(exc) else 'unreadable'})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ConfigError(f"{path.name} is a PyTorch file but not a cnnviz checkpoint (no format={FORMAT!r} entry)")
+    missing = [k for k in ("model", "settings", "state_dict", "dataset") if k not in data]
+    if missing:
+        raise ConfigError(f"{path.name} is an incomplete cnnviz checkpoint: missing {', '.join(missing)}")
+    if int(data.get("version", 0)) > VERSION:
+        raise ConfigError(f"{path.name} was written by a newer cnnviz (version {data['version']})")
+    return data
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Load a checkpoint (a path, or a name in the checkpoint folder) and rebuild its model.
+
+    Uses ``torch.load(weights_only=True)``: a checkpoint cannot run code. A corrupted or
+    foreign file raises :class:`ConfigError` saying so.
+    """
+    from cnnviz.zoo import build
+
+    file = _resolve(path)
+    data = _read(file)
+    model = build(data["model"], **data["settings"])
+    try:
+        model.load_state_dict(data["state_dict"], strict=True)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"{file.name}: the weights do not fit {data['model']} with its settings "
+                          f"({str(exc).splitlines()[0][:160]})") from None
+    model.eval()
+    return Checkpoint(
+        path=file, model_name=data["model"], settings=dict(data["settings"]), model=model, dataset=data["dataset"],
+        classes=tuple(data.get("classes", ())), mean=tuple(data.get("mean", ())), std=tuple(data.get("std", ())),
+        metrics=dict(data.get("metrics", {})), config=dict(data.get("config", {})), epochs=list(data.get("epochs", [])),
+        created=float(data.get("created", file.stat().st_mtime)),
+    )
+
+
+def list_checkpoints(folder: Path | None = None) -> list[CheckpointInfo]:
+    """Every ``*.pt`` file in the checkpoint folder, newest first; unreadable ones carry an ``error``."""
+    folder = Path(folder) if folder is not None else paths.checkpoint_dir()
+    out = []
+    for file in folder.glob(f"*{SUFFIX}"):
+        size = file.stat().st_size
+        try:
+            data = _read(file, mmap=True)  # the weights stay on disk: listing is quick
+        except ConfigError as exc:
+            out.append(CheckpointInfo(file, file.stem, created=file.stat().st_mtime, size_bytes=size, error=str(exc)))
+            continue
+        out.append(CheckpointInfo(file, file.stem, data["model"], data["dataset"],
+                                  data.get("metrics", {}).get("test_accuracy"),
+                                  float(data.get("created", file.stat().st_mtime)), size))
+    return sorted(out, key=lambda c: c.created, reverse=True)

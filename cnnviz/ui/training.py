@@ -1,0 +1,654 @@
+"""The Training lab's widgets, live views and charts (the numbers come from :mod:`cnnviz.train`).
+
+A run is an :class:`~cnnviz.train.isolated.IsolatedRun` kept in ``st.session_state``: it
+trains in its own process, watched by its own thread, so reruns, widget changes and page
+switches neither stop, lose nor slow it.
+The live parts are ``st.fragment(run_every=...)`` s that poll the run; when it ends they
+trigger one full rerun, which draws the results and stops the polling. Every key starts
+with ``tr_`` so this page's query parameters never clash with another page's.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from cnnviz.data import DATASETS, Dataset, load_dataset, preprocessing_steps
+from cnnviz.train import TrainConfig, TrainingRun, list_checkpoints, manager, read_curves
+from cnnviz.train.isolated import IsolatedRun, warm_up
+from cnnviz.train.config import AUGMENTS, INITS, OPTIMIZERS, RECOMMENDED_SETTINGS, SCHEDULES
+from cnnviz.train.device import describe, pick_device
+from cnnviz.train.experiments import EXPERIMENTS, ExperimentRun, default_size, get_experiment, init_gradient_profile
+from cnnviz.train.jobs import Job
+from cnnviz.ui.model_settings import hidden_value
+from cnnviz.ui.state import (chart_height, font_size, friendly_errors, url_number, url_select, url_toggle)
+from cnnviz.zoo import Setting, get_spec
+
+PARTS = ("Train", "Data", "Experiments")
+MODELS = ("lenet5", "mlp", "tinyvgg", "convpool", "resnet20", "resnet32", "resnet56", "plain20", "plain32", "plain56",
+          "resnet18", "mobilenet_v2")
+POLL_S = 1.0  # how often the live views redraw
+COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+RUN, EXP, OWNER = "tr_run_obj", "tr_exp_obj", "tr_owner_obj"
+CONFIG = {"displaylogo": False}
+
+
+class Owner:
+    """Kept in the session: when the session is dropped, the run manager stops this session's runs."""
+
+
+def _owner() -> Owner:
+    if OWNER not in st.session_state:
+        st.session_state[OWNER] = Owner()
+    return st.session_state[OWNER]
+
+
+def _style(fig: go.Figure, title: str, xtitle: str, ytitle: str, height: int = 380, **layout: Any) -> go.Figure:
+    fig.update_layout(title=title, height=chart_height(height), font=dict(size=font_size()),
+                      xaxis_title=xtitle, yaxis_title=ytitle, margin=dict(l=10, r=10, t=60, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.22, x=0.0, xanchor="left"), **layout)
+    return fig
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_once() -> bool:
+    """Start the training process machinery (imports) in the background, once per server."""
+    warm_up()
+    return True
+
+
+def device_caption() -> None:
+    warm_up_once()
+    st.caption(f"Device: **{describe(pick_device())}** (CUDA if there is a GPU, then Apple MPS, then the CPU; "
+               "mixed precision on CUDA).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+# ---------------------------------------------------------------------------------------------
+def dataset_picker() -> str:
+    names = list(DATASETS)
+    return url_select("Dataset", "tr_ds", names, "mnist", format_func=lambda n: DATASETS[n].title,
+                      help="The first three need nothing; the torchvision ones are downloaded into the data "
+                           "folder when the machine is online.")
+
+
+def _setting_widget(setting: Setting, key: str, default: Any) -> Any:
+    label = setting.name.replace("_", " ").capitalize()
+    if setting.kind == "bool":
+        return url_toggle(label, key, bool(default), help=setting.help)
+    if setting.kind == "choice":
+        return url_select(label, key, setting.choices, default, help=setting.help)
+    if setting.kind == "float":
+        return url_number(label, key, float(default), min_value=setting.min, max_value=setting.max, step=0.05,
+                          help=setting.help, format="%.3g")
+    if setting.kind == "int":
+        return url_number(label, key, int(default), min_value=None if setting.min is None else int(setting.min),
+                          max_value=None if setting.max is None else int(setting.max), help=setting.help)
+    return default
+
+
+def model_form(model: str, per_row: int = 3) -> dict[str, Any]:
+    """The model's own settings (the dataset sets channels, size and classes), starting at the training defaults."""
+    recommended = RECOMMENDED_SETTINGS.get(model, {})
+    settings = get_spec(model).settings
+    values = {}
+    for start in range(0, len(settings), per_row):
+        for col, s in zip(st.columns(per_row), settings[start:start + per_row]):
+            with col:
+                values[s.name] = _setting_widget(s, f"tr_m_{model}_{s.name}", recommended.get(s.name, s.default))
+    return values
+
+
+def _choice_parser(choices: tuple[str, ...]) -> Any:
+    def parse(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError(raw)
+        return raw
+
+    return parse
+
+
+def training_form(lecture: bool) -> TrainConfig:
+    """Dataset, model, its settings and the training settings; returns the (unchecked) config."""
+    d = TrainConfig()
+    c1, c2 = st.columns(2)
+    with c1:
+        dataset = dataset_picker()
+    with c2:
+        model = url_select("Model", "tr_model", MODELS, d.model,
+                           help="Small networks that train in seconds to minutes on a CPU.")
+    with st.expander(f"{model} settings", expanded=not lecture):
+        settings = model_form(model)
+    c1, c2, c3, c4 = st.columns(4)
+    with c1:
+        optimizer = url_select("Optimizer", "tr_opt", OPTIMIZERS, d.optimizer,
+                               help="adam, or sgd with momentum")
+    with c2:
+        lr = url_number("Learning rate", "tr_lr", d.lr, 1e-6, 10.0, format="%.4g", step=1e-3)
+    with c3:
+        epochs = url_number("Epochs", "tr_ep", d.epochs, 1, 1000)
+    with c4:
+        batch = url_number("Batch size", "tr_bs", d.batch_size, 1, 4096)
+    advanced: dict[str, Any] = {}
+    specs = {
+        "schedule": ("Learning-rate schedule", "tr_sched", SCHEDULES, d.schedule),
+        "init": ("Weight initialisation", "tr_init", INITS, d.init),
+        "augment": ("Augmentation", "tr_aug", AUGMENTS, d.augment),
+    }
+    numbers = {
+        "momentum": ("Momentum (SGD)", "tr_mom", d.momentum, 0.0, 0.999),
+        "weight_decay": ("Weight decay", "tr_wd", d.weight_decay, 0.0, 1.0),
+        "seed": ("Seed", "tr_seed", d.seed, 0, 2**31 - 1),
+        "subset": ("Training images (0 = all)", "tr_subset", 0, 0, 10**7),
+        "max_seconds": ("Time limit in s (0 = none)", "tr_maxs", 0.0, 0.0, 86400.0),
+    }
+    if lecture:
+        for name, (_, key, choices, default) in specs.items():
+            advanced[name] = hidden_value(key, default, _choice_parser(choices))
+        for name, (_, key, default, lo, hi) in numbers.items():
+            advanced[name] = hidden_value(key, default, type(default))
+    else:
+        with st.expander("More training settings"):
+            cols = st.columns(4)
+            for col, (name, (label, key, choices, default)) in zip(cols, specs.items()):
+                with col:
+                    advanced[name] = url_select(label, key, choices, default)
+            cols = st.columns(5)
+            for col, (name, (label, key, default, lo, hi)) in zip(cols, numbers.items()):
+                with col:
+                    extra = {"format": "%.4g"} if isinstance(default, float) else {}
+                    advanced[name] = url_number(label, key, default, lo, hi, **extra)
+    advanced["subset"] = int(advanced["subset"]) or None
+    advanced["max_seconds"] = float(advanced["max_seconds"]) or None
+    return TrainConfig(model=model, settings=settings, dataset=dataset, optimizer=optimizer, lr=float(lr),
+                       epochs=int(epochs), batch_size=int(batch), **advanced)
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting, polling and showing a run
+# ---------------------------------------------------------------------------------------------
+def start_run(cfg: TrainConfig) -> None:
+    """Create the run (checks the settings) and hand it to the process-wide run manager.
+
+    The run trains in its own process (:class:`IsolatedRun`): the server's other work
+    cannot slow it down.
+    """
+    run = IsolatedRun(cfg, autosave=True)
+    manager().submit(run, owner=_owner())
+    st.session_state[RUN] = run
+
+
+def current(key: str) -> Job | None:
+    return st.session_state.get(key)
+
+
+def train_buttons(cfg_factory: Any) -> None:
+    run = current(RUN)
+    busy = run is not None and not run.done
+    c1, c2 = st.columns([1, 3])
+    with c1:
+        if st.button("Train", type="primary", disabled=busy, icon=":material/play_arrow:", width="stretch",
+                     help="Start a run with these settings" if not busy else "A run is in progress: stop it first"):
+            with friendly_errors("Training"):
+                start_run(cfg_factory())
+                st.rerun()
+    with c2:
+        if run is not None and run.done:
+            st.caption(f"Last run: {run.label} on {run.config.dataset}, {run.status}.")
+
+
+def _queue_message(job: Job) -> str:
+    pos = manager().position(job)
+    limit = manager().max_runs
+    return (f"Waiting for a free slot: number {pos} in line. This machine trains {limit} run"
+            f"{'s' if limit != 1 else ''} at a time (set CNNVIZ_MAX_RUNS to change it).")
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "time left: estimating"
+    return f"{seconds:.0f} s left" if seconds < 90 else f"{seconds / 60:.1f} min left"
+
+
+def show_progress(run: TrainingRun) -> None:
+    p = run.progress
+    if run.status == "queued":
+        st.info(_queue_message(run), icon=":material/hourglass_top:")
+        return
+    if run.status == "failed":
+        st.error(f"The run failed: {run.error}", icon="⚠️")
+        return
+    text = (f"{run.phase} · epoch {p.epoch:.1f} / {run.config.epochs} · {p.images_per_second:,.0f} images/s · "
+            f"{_eta(p.seconds_left) if not run.done else f'{p.seconds:.1f} s'} · {run.device_name}")
+    st.progress(p.fraction, text=text)
+
+
+def curves_figures(run: TrainingRun) -> tuple[go.Figure, go.Figure]:
+    """Loss and accuracy against epochs: training (every few steps and per epoch) and validation."""
+    steps, epochs = run.history.steps, run.history.epochs
+    loss, acc = go.Figure(), go.Figure()
+    for fig, key, scale in ((loss, "loss", 1.0), (acc, "accuracy", 100.0)):
+        if steps:
+            fig.add_scatter(x=[s["epoch"] for s in steps], y=[s[key] * scale for s in steps], mode="lines",
+                            name="training (batches)", line=dict(color=COLORS[0], width=1), opacity=0.45)
+        if epochs:
+            fig.add_scatter(x=[e["epoch"] for e in epochs], y=[e[f"train_{key}"] * scale for e in epochs],
+                            mode="lines+markers", name="training (epoch mean)", line=dict(color=COLORS[0]))
+            fig.add_scatter(x=[e["epoch"] for e in epochs], y=[e[f"val_{key}"] * scale for e in epochs],
+                            mode="lines+markers", name="validation", line=dict(color=COLORS[1]))
+    xrange = dict(range=[0, run.config.epochs])
+    _style(loss, "Loss (cross-entropy)", "epoch", "loss", xaxis=xrange)
+    _style(acc, "Accuracy", "epoch", "accuracy (%)", xaxis=xrange)
+    return loss, acc
+
+
+def show_curves(run: TrainingRun) -> None:
+    loss, acc = curves_figures(run)
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(loss, config=CONFIG, key="tr_loss_chart")
+    c2.plotly_chart(acc, config=CONFIG, key="tr_acc_chart")
+
+
+def live_run() -> None:
+    """The live view of this session's run: progress, curves, Stop; polls while the run is active."""
+    run = current(RUN)
+    active = run is not None and not run.done
+
+    @st.fragment(run_every=POLL_S if active else None)
+    def _live() -> None:
+        run = current(RUN)
+        if run is None:
+            st.info("Choose the settings and press **Train**. The defaults train LeNet-5 (modern: ReLU, max "
+                    "pooling, batch norm) on the bundled MNIST digits to about 98% test accuracy in seconds.")
+            return
+        if not run.done and st.button("Stop", icon=":material/stop:",
+                                      help="Stops within one batch and keeps what was learned"):
+            run.stop()
+        show_progress(run)
+        show_curves(run)
+        if active and run.done:
+            st.rerun()  # one full rerun: draws the results and stops this polling
+
+    _live()
+
+
+# ---------------------------------------------------------------------------------------------
+# After the run
+# ---------------------------------------------------------------------------------------------
+def confusion_figure(confusion: np.ndarray, classes: tuple[str, ...]) -> go.Figure:
+    labels = list(classes)
+    fig = go.Figure(go.Heatmap(z=confusion, x=labels, y=labels, colorscale="Blues", text=confusion,
+                               texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+                               colorbar=dict(title="images")))
+    _style(fig, "Confusion matrix (test split)", "predicted class", "true class", 420)
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def per_class_figure(accuracy: np.ndarray, classes: tuple[str, ...]) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(classes), y=accuracy * 100, marker_color=COLORS[0],
+                           hovertemplate="%{x}: %{y:.1f}%<extra></extra>"))
+    _style(fig, "Accuracy per class (test split)", "class", "accuracy (%)", 420, yaxis=dict(range=[0, 100]))
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def _to_rgb(image: np.ndarray, max_value: float, scale: int) -> np.ndarray:
+    """uint8 (C, H, W) -> (H*scale, W*scale, 3) uint8, grey repeated to RGB."""
+    img = image.astype(np.float32) * (255.0 / max_value)
+    img = np.clip(img, 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    if img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=2)
+    return img.repeat(scale, 0).repeat(scale, 1)
+
+
+def show_mistakes(run: TrainingRun, per_row: int) -> None:
+    r, data = run.result, run.dataset
+    assert r is not None and data is not None
+    if not r.mistakes:
+        st.success("No test image was misclassified.")
+        return
+    scale = max(1, 84 // data.image_shape[1])
+    images = [_to_rgb(m.image, data.max_value, scale) for m in r.mistakes]
+    captions = [f"{r.classes[m.true]} → {r.classes[m.predicted]} ({m.confidence:.0%})" for m in r.mistakes]
+    st.image(images, caption=captions, width=84 if per_row > 4 else 112)
+
+
+def show_reading(run: TrainingRun) -> None:
+    reading = read_curves(run.history.epochs, run.dataset.num_classes if run.dataset else 10)
+    box = {"good fit": st.success, "too early": st.info}.get(reading.verdict, st.warning)
+    advice = "\n".join(f"- {a}" for a in reading.advice)
+    box(f"**Reading the curves: {reading.verdict}.** {reading.summary}\n\n{advice}")
+
+
+def show_result(run: TrainingRun, lecture: bool) -> None:
+    """Test accuracy, the reading of the curves, confusion matrix, per-class accuracy, mistakes, checkpoint."""
+    r = run.result
+    if r is None:
+        return
+    st.subheader("Result on the held-out test split")
+    cols = st.columns(3 if lecture else 6)
+    metrics = [("Test accuracy", f"{r.test_accuracy:.2%}"), ("Test loss", f"{r.test_loss:.3f}"),
+               ("Training time", f"{r.seconds:.1f} s"), ("Speed", f"{r.images_per_second:,.0f} img/s"),
+               ("Epochs", f"{r.epochs_done:.2f}"), ("Parameters", f"{r.params:,}")]
+    for i, (label, value) in enumerate(metrics):
+        cols[i % len(cols)].metric(label, value)
+    ended = {"finished": "finished", "stopped": "stopped by you (the model keeps what it learned)",
+             "time limit": "stopped at the time limit"}[r.reason]
+    st.caption(f"{run.label} on {run.config.dataset}: {ended}; {r.images_seen:,} training images seen on "
+               f"{r.device}. The test split ({int(r.confusion.sum()):,} images) was never seen by a training step.")
+    show_reading(run)
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(confusion_figure(r.confusion, r.classes), config=CONFIG)
+    c2.plotly_chart(per_class_figure(r.per_class_accuracy, r.classes), config=CONFIG)
+    st.subheader(f"Misclassified test images (the {len(r.mistakes)} most confident mistakes)")
+    show_mistakes(run, 4 if lecture else 8)
+    if run.checkpoint is not None:
+        st.success(f"Saved as checkpoint `{run.checkpoint.name}` in `{run.checkpoint.parent}`: other pages can "
+                   "load it (`cnnviz.train.load_checkpoint`).", icon=":material/save:")
+
+
+def show_checkpoints() -> None:
+    infos = list_checkpoints()
+    if not infos:
+        st.caption("No checkpoint saved yet.")
+        return
+    table = pd.DataFrame([{
+        "name": c.name, "model": c.model, "dataset": c.dataset,
+        "test accuracy": None if c.test_accuracy is None else round(100 * c.test_accuracy, 2),
+        "saved": time.strftime("%Y-%m-%d %H:%M", time.localtime(c.created)),
+        "size (KiB)": round(c.size_bytes / 1024, 1), "problem": c.error,
+    } for c in infos])
+    st.dataframe(table, hide_index=True, column_config={"test accuracy": st.column_config.NumberColumn(format="%.2f%%")})
+
+
+# ---------------------------------------------------------------------------------------------
+# Data part
+# ---------------------------------------------------------------------------------------------
+@st.cache_resource(show_spinner="Loading the dataset ...", max_entries=6)
+def cached_dataset(name: str) -> Dataset:
+    return load_dataset(name, fallback=True)
+
+
+def mosaic(data: Dataset, per_class: int, scale: int = 2) -> np.ndarray:
+    """Rows of ``per_class`` training images, one row per class, 2 px gaps; (H, W, 3) uint8."""
+    _, h, w = data.image_shape
+    gap = 2
+    out = np.full((data.num_classes * (h * scale + gap), per_class * (w * scale + gap), 3), 255, np.uint8)
+    for c, idx in data.examples(per_class).items():
+        for j, i in enumerate(idx):
+            img = _to_rgb(data.images["train"][i].numpy(), data.max_value, scale)
+            y, x = c * (h * scale + gap), j * (w * scale + gap)
+            out[y:y + h * scale, x:x + w * scale] = img
+    return out
+
+
+def mosaic_figure(data: Dataset, per_class: int) -> go.Figure:
+    _, h, _ = data.image_shape
+    scale = max(1, 32 // h)
+    img = mosaic(data, per_class, scale)
+    row = h * scale + 2
+    fig = go.Figure(go.Image(z=img, hoverinfo="skip"))
+    _style(fig, f"{per_class} training images per class", "", "class", 60 + row * data.num_classes * 1.4)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(tickvals=[row * (c + 0.5) for c in range(data.num_classes)], ticktext=list(data.classes))
+    return fig
+
+
+def counts_figure(data: Dataset) -> go.Figure:
+    fig = go.Figure()
+    for split, color in zip(("train", "val", "test"), COLORS):
+        fig.add_bar(x=list(data.classes), y=data.counts(split), name=split, marker_color=color)
+    _style(fig, "Images per class in each split", "class", "images", barmode="stack")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+@st.cache_data(show_spinner="Computing covariances ...", max_entries=16)
+def cached_steps(name: str, eps: float, n: int = 1000) -> list:
+    data = cached_dataset(name)
+    pixels = data.pixels("train")[:n]
+    return preprocessing_steps(pixels, data.mean, data.std, eps=eps)
+
+
+def covariance_figure(cov: np.ndarray, title: str) -> go.Figure:
+    lim = float(np.abs(cov).max()) or 1.0
+    fig = go.Figure(go.Heatmap(z=cov, colorscale="RdBu", zmid=0, zmin=-lim, zmax=lim,
+                               colorbar=dict(title="cov"), hovertemplate="dims %{y}, %{x}: %{z:.3f}<extra></extra>"))
+    _style(fig, title, "dimension (pooled pixel x channel)", "dimension", 420)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x")
+    return fig
+
+
+def spectrum_figure(steps: list) -> go.Figure:
+    fig = go.Figure()
+    for step, color in zip(steps, COLORS):
+        variances = np.sort(np.diag(step.cov))[::-1] if step.key != "decorrelated" else np.diag(step.cov)
+        fig.add_scatter(y=variances, mode="lines", name=step.title, line=dict(color=color))
+    _style(fig, "Variance per dimension (sorted)", "dimension (sorted by variance)", "variance", 420,
+           yaxis=dict(type="log"))
+    return fig
+
+
+def step_images(step: Any, k: int) -> list[np.ndarray]:
+    """The first ``k`` rows of an image-shaped step, each rescaled to [0, 255] for display."""
+    c, h, w = step.image_shape
+    out = []
+    for row in step.rows[:k]:
+        img = row.reshape(c, h, w)
+        lo, hi = img.min(), img.max()
+        img = ((img - lo) / (hi - lo + 1e-12) * 255).astype(np.uint8)
+        out.append(_to_rgb(img, 255.0, max(1, 64 // h)))
+    return out
+
+
+def data_section(lecture: bool) -> None:
+    name = dataset_picker()
+    with friendly_errors(DATASETS[name].title):
+        data = cached_dataset(name)
+        if data.note:
+            st.warning(data.note, icon=":material/cloud_off:")
+        if data.name == "cifar_standin":
+            st.info("**A stand-in, not CIFAR-10.** " + DATASETS["cifar_standin"].about, icon=":material/info:")
+        else:
+            st.caption(DATASETS[data.name].about)
+        c, h, w = data.image_shape
+        cols = st.columns(5)
+        cols[0].metric("Image size", f"{h}x{w}x{c}")
+        cols[1].metric("Classes", data.num_classes)
+        cols[2].metric("Train / val / test", f"{data.size('train'):,} / {data.size('val'):,} / {data.size('test'):,}")
+        cols[3].metric("Mean (per channel)", ", ".join(f"{m:.3f}" for m in data.mean))
+        cols[4].metric("Std (per channel)", ", ".join(f"{s:.3f}" for s in data.std))
+        st.caption("Mean and standard deviation of the training split, pixel values scaled to [0, 1]: training "
+                   "normalises every image with them. The test split is held out: no training step sees it.")
+        per_class = url_number("Images per class", "tr_per_class", 8 if lecture else 12, 1, 30, widget="slider")
+        c1, c2 = st.columns([3, 2])
+        c1.plotly_chart(mosaic_figure(data, int(per_class)), config=CONFIG)
+        c2.plotly_chart(counts_figure(data), config=CONFIG)
+
+        st.subheader("Preprocessing, as the seeds list it")
+        st.markdown("Normalise the data, subtract the mean, **decorrelate** (diagonal covariance matrix) and "
+                    "**whiten** (identity covariance matrix). Each image is a vector of (average-pooled) pixels; "
+                    "the covariance matrix shows how pixels vary together over 1,000 training images.")
+        eps = url_select("Whitening epsilon", "tr_eps", (0.001, 0.01, 0.1, 1.0), 0.1, widget="segmented",
+                         help="Added to every variance before dividing: keeps near-empty directions (MNIST's "
+                              "black corners) from being blown up into noise")
+        steps = cached_steps(name, float(eps or 0.1))
+        by_key = {s.key: s for s in steps}
+        keys = [s.key for s in steps]
+        titles = {s.key: s.title for s in steps}
+        c1, c2 = st.columns(2)
+        with c1:
+            before = url_select("Before", "tr_pre_a", keys, "raw", format_func=titles.get)
+        with c2:
+            after = url_select("After", "tr_pre_b", keys, "pca_whitened", format_func=titles.get)
+        c1, c2 = st.columns(2)
+        for col, key in ((c1, before), (c2, after)):
+            step = by_key[key]
+            col.plotly_chart(covariance_figure(step.cov, f"Covariance: {step.title}"), config=CONFIG)
+            col.caption(f"{step.what} Mean |off-diagonal| = {step.off_diagonal:.4f}; mean variance = "
+                        f"{float(np.diag(step.cov).mean()):.3f}.")
+        st.plotly_chart(spectrum_figure([by_key[k] for k in ("normalized", "decorrelated", "pca_whitened")]),
+                        config=CONFIG)
+        st.caption("Decorrelation only rotates: the variances are the covariance matrix's eigenvalues, a few large "
+                   "ones and many tiny ones. Whitening divides each direction by its standard deviation, so every "
+                   "direction ends at variance ~1 (below 1 where epsilon dominates).")
+        k = 6 if lecture else 10
+        for key in ("normalized", "zca_whitened"):
+            st.image(step_images(by_key[key], k), caption=[by_key[key].title] * k, width=64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Experiments part
+# ---------------------------------------------------------------------------------------------
+def _settings_table(exp_key: str, size: str) -> pd.DataFrame:
+    exp = get_experiment(exp_key, size)
+    rows = []
+    for label, cfg in exp.runs:
+        rows.append({"run": label, "model": cfg.model,
+                     "settings": ", ".join(f"{k}={v}" for k, v in cfg.model_settings().items()) or "defaults",
+                     "dataset": cfg.dataset, "training images": cfg.subset or "all",
+                     "image size": cfg.image_size or "native", "epochs": cfg.epochs,
+                     "optimizer": f"{cfg.optimizer} lr={cfg.lr:g}" + (f" momentum={cfg.momentum:g}"
+                                                                      if cfg.optimizer == "sgd" else ""),
+                     "batch": cfg.batch_size, "schedule": cfg.schedule, "augment": cfg.augment,
+                     "weight decay": cfg.weight_decay})
+    return pd.DataFrame(rows)
+
+
+def experiment_figures(job: ExperimentRun) -> list[go.Figure]:
+    """Training and validation curves of every run side by side, and gradient norms per layer."""
+    metric = job.experiment.metric
+    to_y = (lambda a: (1 - a) * 100) if metric == "error" else (lambda a: a * 100)
+    ylabel = f"{metric} (%)"
+    train, val = go.Figure(), go.Figure()
+    grads = go.Figure()
+    for run, color in zip(job.runs, COLORS):
+        steps, epochs = run.history.steps, run.history.epochs
+        if steps:
+            train.add_scatter(x=[s["epoch"] for s in steps], y=[to_y(s["accuracy"]) for s in steps], mode="lines",
+                              name=run.label, line=dict(color=color))
+        if epochs:
+            val.add_scatter(x=[e["epoch"] for e in epochs], y=[to_y(e["val_accuracy"]) for e in epochs],
+                            mode="lines+markers", name=run.label, line=dict(color=color))
+        records = run.history.grad_norms
+        if records:
+            layers = list(range(1, len(records[0]["norms"]) + 1))
+            grads.add_scatter(x=layers, y=records[0]["norms"], mode="lines", name=f"{run.label} at init",
+                              line=dict(color=color, dash="dot"))
+            if len(records) > 1:
+                grads.add_scatter(x=layers, y=records[-1]["norms"], mode="lines",
+                                  name=f"{run.label} after epoch {records[-1]['epoch']:g}", line=dict(color=color))
+    epochs_max = max(r.config.epochs for r in job.runs)
+    _style(train, f"Training {metric} (every few batches)", "epoch", ylabel, xaxis=dict(range=[0, epochs_max]))
+    _style(val, f"Validation {metric} (after each epoch)", "epoch", ylabel, xaxis=dict(range=[0, epochs_max]))
+    figs = [train, val]
+    if grads.data:
+        _style(grads, "Gradient norm per layer (conv / fc weights, input first)", "layer (input → output)",
+               "‖dLoss/dW‖ (log scale)", 380, yaxis=dict(type="log"))
+        figs.append(grads)
+    return figs
+
+
+def experiment_summary(job: ExperimentRun) -> pd.DataFrame:
+    rows = []
+    for run in job.runs:
+        e = run.history.epochs
+        r = run.result
+        rows.append({"run": run.label, "status": run.status,
+                     "train acc %": round(100 * e[-1]["train_accuracy"], 1) if e else None,
+                     "val acc %": round(100 * e[-1]["val_accuracy"], 1) if e else None,
+                     "test acc %": None if r is None else round(100 * r.test_accuracy, 1),
+                     "parameters": None if r is None else r.params,
+                     "seconds": None if r is None else round(r.seconds, 1),
+                     "reading": read_curves(e).verdict if e else ""})
+    return pd.DataFrame(rows)
+
+
+def live_experiment() -> None:
+    job = current(EXP)
+    active = job is not None and not job.done
+
+    @st.fragment(run_every=POLL_S if active else None)
+    def _live() -> None:
+        job = current(EXP)
+        if job is None:
+            return
+        if not job.done and st.button("Stop the experiment", icon=":material/stop:", key="tr_exp_stop"):
+            job.stop()
+        if job.status == "queued":
+            st.info(_queue_message(job), icon=":material/hourglass_top:")
+        elif job.status == "failed":
+            st.error(f"The experiment failed: {job.error}", icon="⚠️")
+        else:
+            run = job.current
+            text = f"{job.experiment.title}: {job.status}"
+            if run is not None:
+                p = run.progress
+                text += (f" · {run.label} epoch {p.epoch:.1f} / {run.config.epochs} · "
+                         f"{p.images_per_second:,.0f} images/s")
+            st.progress(job.fraction if not job.done else 1.0, text=text)
+        figs = experiment_figures(job)
+        cols = st.columns(2)
+        for i, fig in enumerate(figs[:2]):
+            cols[i].plotly_chart(fig, config=CONFIG, key=f"tr_exp_fig{i}")
+        if len(figs) > 2:
+            st.plotly_chart(figs[2], config=CONFIG, key="tr_exp_grads")
+        st.dataframe(experiment_summary(job), hide_index=True)
+        if active and job.done:
+            st.rerun()
+
+    _live()
+
+
+@st.cache_data(show_spinner="Gradients at initialisation ...", max_entries=4)
+def cached_init_profile(batch_norm: bool) -> dict[str, list[tuple[str, float]]]:
+    return init_gradient_profile(batch_norm=batch_norm)
+
+
+def init_gradients_figure(profile: dict[str, list[tuple[str, float]]], batch_norm: bool) -> go.Figure:
+    fig = go.Figure()
+    for (name, norms), color in zip(profile.items(), COLORS):
+        fig.add_scatter(x=list(range(1, len(norms) + 1)), y=[v for _, v in norms], mode="lines", name=name,
+                        line=dict(color=color), hovertemplate="%{text}: %{y:.3g}<extra></extra>",
+                        text=[n for n, _ in norms])
+    _style(fig, f"Gradient norm per layer at initialisation, batch norm {'on' if batch_norm else 'off'}",
+           "layer (input → output)", "‖dLoss/dW‖ (log scale)", 380, yaxis=dict(type="log"))
+    return fig
+
+
+def experiments_section(lecture: bool) -> None:
+    titles = {k: get_experiment(k, "quick").title for k in EXPERIMENTS}
+    key = url_select("Experiment", "tr_exp", EXPERIMENTS, "overfit_tiny", format_func=titles.get)
+    size = url_select("Size", "tr_exp_size", ("quick", "full"), default_size(), widget="segmented",
+                      help="quick: subsets, small images and few epochs (seconds to a minute on a CPU); full: "
+                           "closer to the papers (for a GPU)") or default_size()
+    exp = get_experiment(key, size)
+    st.markdown(f"**The seeds:** {exp.seeds}\n\n**Look for:** {exp.look_for}")
+    st.dataframe(_settings_table(key, size), hide_index=True)
+    job = current(EXP)
+    busy = job is not None and not job.done
+    if st.button("Run experiment", type="primary", disabled=busy, icon=":material/science:",
+                 help="Runs every line of the table, one after the other" if not busy else
+                 "An experiment is in progress: stop it first"):
+        with friendly_errors("Experiment"):
+            st.session_state[EXP] = manager().submit(ExperimentRun(exp, isolate=True), owner=_owner())
+            st.rerun()
+    live_experiment()
+    if key == "plain_vs_residual":
+        st.subheader("Vanishing or exploding? Gradients at initialisation")
+        bn = url_toggle("Batch norm in the nets", "tr_exp_bn", False)
+        with friendly_errors("Gradients at initialisation"):
+            st.plotly_chart(init_gradients_figure(cached_init_profile(bn), bn), config=CONFIG)
+        st.caption("One batch of 64 CIFAR-shaped images (16x16), before any training. Without batch norm the plain "
+                   "56-layer net's gradients shrink towards the input (vanishing: its first layers barely learn) "
+                   "while the residual net's skip connections carry the gradient back (here it even grows with "
+                   "depth). With batch norm, as in He et al., the plain net's gradients do not vanish at "
+                   "initialisation (they grow towards the input), yet it still trains worse than the 20-layer one: "
+                   "the paper's point that the degradation is an optimisation problem.")

@@ -1,0 +1,58 @@
+"""Seeing inside: a network's activation maps, filters, receptive fields and Grad-CAM on a real image."""
+import streamlit as st
+
+from cnnviz.inspect import images
+from cnnviz.ui import inside as ui
+from cnnviz.ui.state import chart_height, friendly_errors
+
+lecture = bool(st.session_state.get("lecture"))
+with st.sidebar:
+    st.header("Network")
+    name, choice, size, download = ui.pick_model_and_weights(lecture)
+
+st.title("Seeing inside a CNN")
+st.caption("What each layer responds to in a real image: early layers find edges and colours, deeper layers "
+           "combine them over ever larger receptive fields.")
+
+ctx = None
+source_col, seen_col, pred_col = st.columns([3, 2, 3], gap="medium")
+with source_col:
+    st.subheader("Input image")
+    picked = None
+    with friendly_errors("image"):
+        picked = ui.pick_image(choice.input.channels)
+with friendly_errors(name):
+    if not (choice.ready or download):
+        st.info(f"Pick other weights in the sidebar, or download these, to look inside {name}.")
+    elif picked is not None:
+        loaded, spec, report = ui.prepare(name, choice, size, download)
+        img, image_key, digit, caption = picked
+        prep = images.preprocess(img, spec, digit=digit)
+        ctx = ui.Context(name, choice.key, loaded, report, prep, f"{image_key}:{digit}:{spec}", lecture)
+
+if ctx is not None:
+    with seen_col:
+        st.subheader("Model input")
+        st.image(ui.upscale(ui.to_rgb8(ctx.prep.shown), 224), width="stretch",
+                 caption=f"{caption}: {'x'.join(map(str, spec.input_shape[1:]))} pixels, "
+                         f"{'grey' if spec.channels == 1 else 'colour'}")
+    with pred_col:
+        st.subheader("Prediction")
+        with friendly_errors("prediction"):
+            if choice.trained:
+                st.plotly_chart(ui.prediction_figure(ctx.top, chart_height(260)), config=ui.CONFIG,
+                                key="in_pred")
+            else:
+                st.info("Random weights predict nothing: pick trained weights in the sidebar to see what the "
+                        "network thinks the image is.", icon=":material/info:")
+    with st.expander("Preprocessing, step by step", expanded=not lecture):
+        ui.show_stages(ctx.prep)
+
+    sections = {"Activation maps": ui.activation_section, "Filters": ui.filters_section,
+                "Receptive field": ui.rf_section, "Grad-CAM": ui.gradcam_section}
+    tabs = st.tabs(list(sections), key="in_tab", bind="query-params")
+    for tab, (label, section) in zip(tabs, sections.items()):
+        with tab:
+            if tab.open:
+                with friendly_errors(label):
+                    section(ctx)

@@ -1,0 +1,27 @@
+"""Training lab: train a network live on real data, browse the data, run the seeds' experiments."""
+import streamlit as st
+
+from cnnviz.ui import training as tr
+from cnnviz.ui.state import url_select
+
+lecture = bool(st.session_state.get("lecture"))
+st.title("Training lab")
+part = url_select("Part", "tr_part", tr.PARTS, tr.PARTS[0], widget="segmented", required=True,
+                  label_visibility="collapsed")
+tr.device_caption()
+
+if part == "Train":
+    form = st.container(border=True)
+    with form:
+        config = tr.training_form(lecture)
+        tr.train_buttons(lambda: config)
+    tr.live_run()
+    run = tr.current(tr.RUN)
+    if run is not None and run.done:
+        tr.show_result(run, lecture)
+    with st.expander("Saved checkpoints"):
+        tr.show_checkpoints()
+elif part == "Data":
+    tr.data_section(lecture)
+else:
+    tr.experiments_section(lecture)

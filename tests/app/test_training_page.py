@@ -1,0 +1,92 @@
+"""AppTest: the Training lab renders its three parts, and a run lives on across reruns and page parts."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.ui.training import EXP, RUN
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "training.py")
+
+
+def _page(**query: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def _wait_done(job, timeout: float = 120) -> None:  # noqa: ANN001
+    assert job.wait(timeout), f"still {job.status} after {timeout} s"
+
+
+def test_train_part_renders_defaults_and_device() -> None:
+    at = _page()
+    assert any("Device: **cpu" in c.value for c in at.caption)
+    assert _button(at, "Train").disabled is False
+    assert at.selectbox(key="tr_model").value == "lenet5"
+    assert at.selectbox(key="tr_m_lenet5_variant").value == "modern"  # the training default
+    assert at.toggle(key="tr_m_lenet5_batch_norm").value is True
+    assert any("press **Train**" in i.value for i in at.info)
+
+
+def test_a_run_continues_across_reruns_and_parts() -> None:
+    at = _page(tr_subset="512", tr_ep="40", tr_aug="none")
+    _button(at, "Train").click().run()
+    assert not at.exception
+    run = at.session_state[RUN]
+    assert run.status in ("queued", "running") and run.config.subset == 512 and run.config.epochs == 40
+    deadline = time.monotonic() + 60
+    while run.progress.step < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    step = run.progress.step
+    at.number_input(key="tr_lr").set_value(0.01).run()  # a widget change: a full rerun
+    assert at.session_state[RUN] is run and not run.done and run.progress.step >= step
+    at.query_params["tr_part"] = "Data"  # another part of the page
+    at.run()
+    assert not at.exception and at.session_state[RUN] is run
+    at.query_params["tr_part"] = "Train"
+    at.run()
+    assert at.session_state[RUN] is run and _button(at, "Train").disabled  # busy: one run at a time
+    _button(at, "Stop").click().run()
+    _wait_done(run)
+    at.run()
+    assert not at.exception and run.status == "stopped"
+    assert any(s.value == "Result on the held-out test split" for s in at.subheader)
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["Test accuracy"].rstrip("%")) > 10.0
+    assert any("stopped by you" in c.value for c in at.caption)
+    assert run.checkpoint is not None and run.checkpoint.exists()  # saved, even when stopped
+    assert _button(at, "Train").disabled is False
+
+
+def test_data_part_shows_the_dataset_and_preprocessing() -> None:
+    at = _page(tr_part="Data", tr_ds="digits8x8")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Image size"] == "8x8x1" and metrics["Classes"] == "10"
+    assert len(at.get("plotly_chart")) == 5
+    at.selectbox(key="tr_pre_b").set_value("zca_whitened").run()
+    assert not at.exception
+    at = _page(tr_part="Data", tr_ds="cifar_standin")
+    assert any("A stand-in, not CIFAR-10" in i.value for i in at.info)
+
+
+def test_experiment_runs_from_one_click() -> None:
+    at = _page(tr_part="Experiments", tr_exp="overfit_tiny")
+    assert any("overfit" in m.value.lower() for m in at.markdown)
+    _button(at, "Run experiment").click().run()
+    job = at.session_state[EXP]
+    _wait_done(job)
+    at.run()
+    assert not at.exception and job.status == "finished"
+    assert len(at.get("plotly_chart")) == 2  # training and validation curves
+    summary = at.dataframe[1].value
+    assert summary["reading"].tolist() == ["overfitting"]

@@ -1,0 +1,83 @@
+"""The Training lab in a real browser: a run with the default settings, live curves, results; data; experiments."""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.helpers import assert_no_exception, click_button, goto, metric_value, screenshot, select_option
+
+RUN_TIMEOUT_MS = 180_000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def navigation_ready(app_url: str, browser: Browser) -> Iterator[None]:
+    """Open the home page once, so deep links run inside the app's navigation (see test_explorer_compare)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    goto(context.new_page(), app_url)
+    context.close()
+    yield
+
+
+def _percent(text: str) -> float:
+    return float(text.strip().rstrip("%"))
+
+
+def test_default_run_trains_live_and_reaches_97_percent(app_url: str, page: Page) -> None:
+    """The acceptance run from the page: default settings, LeNet-5 on the bundled MNIST."""
+    goto(page, app_url, "training")
+    assert_no_exception(page)
+    expect(page.get_by_text(re.compile(r"Device: cpu|Device: cuda|Device: mps"))).to_be_visible()
+    page.get_by_role("button", name="Train", exact=True).click()
+    # live: the progress text with the speed and the two curves appear while it trains
+    expect(page.get_by_text(re.compile(r"images/s"))).to_be_visible(timeout=60_000)
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2, timeout=60_000)
+    assert page.get_by_role("button", name="Stop").count() in (0, 1)  # gone once the run has ended
+    screenshot(page, "training-live")
+    expect(page.get_by_text("Result on the held-out test split")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    assert_no_exception(page)
+    accuracy = _percent(metric_value(page, "Test accuracy"))
+    seconds = float(metric_value(page, "Training time").split()[0])
+    assert accuracy >= 97.0, f"test accuracy {accuracy}%"
+    assert seconds <= 20.0, f"training took {seconds} s"
+    expect(page.get_by_text(re.compile(r"Reading the curves: "))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Saved as checkpoint `lenet5-mnist-"))).to_be_visible()
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(4)  # curves, confusion, per class
+    screenshot(page, "training-result")
+
+
+def test_stop_keeps_what_was_learned(app_url: str, page: Page) -> None:
+    goto(page, app_url, "training", tr_ep=200)
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_text(re.compile(r"epoch [1-9]"))).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Result on the held-out test split")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(re.compile(r"stopped by you"))).to_be_visible()
+    assert _percent(metric_value(page, "Test accuracy")) > 50.0  # far above chance: it kept what it learned
+    assert_no_exception(page)
+
+
+def test_data_browser_and_preprocessing(app_url: str, page: Page) -> None:
+    goto(page, app_url, "training", tr_part="Data")
+    assert_no_exception(page)
+    assert metric_value(page, "Image size") == "28x28x1"
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(5)  # samples, counts, 2 covariances, spectrum
+    screenshot(page, "training-data-mnist")
+    select_option(page, "Dataset", "CIFAR-shaped stand-in (generated)")
+    expect(page.get_by_text("A stand-in, not CIFAR-10.")).to_be_visible()
+    assert metric_value(page, "Image size") == "32x32x3"
+    assert_no_exception(page)
+    screenshot(page, "training-data-standin")
+
+
+def test_experiment_overfit_tiny_subset(app_url: str, page: Page) -> None:
+    goto(page, app_url, "training", tr_part="Experiments", tr_exp="overfit_tiny")
+    click_button(page, "Run experiment")
+    summary = page.locator('[data-testid="stDataFrame"]').nth(1)
+    expect(summary).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("button", name="Run experiment")).to_be_enabled(timeout=RUN_TIMEOUT_MS)
+    assert_no_exception(page)
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)  # training and validation curves
+    screenshot(page, "training-experiment-overfit")

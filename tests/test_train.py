@@ -1,0 +1,310 @@
+"""The training run: curves, Stop, results, checkpoints, gradients, the run manager, experiments and the CLI."""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from cnnviz.analysis.errors import ConfigError
+from cnnviz.train import (RunManager, TrainConfig, TrainingRun, gradient_norms, list_checkpoints, load_checkpoint,
+                          read_curves, save_checkpoint)
+from cnnviz.train import cli
+from cnnviz.train.experiments import EXPERIMENTS, get_experiment, init_gradient_profile, run_experiment
+from cnnviz.train.isolated import IsolatedRun
+from cnnviz.train.jobs import Job
+from cnnviz.train.run import augment_batch, lr_factor
+from cnnviz.zoo import build
+
+TINY = dict(dataset="mnist", subset=256, batch_size=64, epochs=2, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny_run() -> TrainingRun:
+    return TrainingRun(**TINY).run()
+
+
+def test_curves_and_results_are_recorded(tiny_run: TrainingRun) -> None:
+    run = tiny_run
+    assert run.status == "finished" and run.error is None
+    steps, epochs = run.history.steps, run.history.epochs
+    assert [s["step"] for s in steps] == list(range(1, 9))  # 4 batches per epoch, every one recorded
+    assert [e["epoch"] for e in epochs] == [1.0, 2.0]
+    assert set(epochs[0]) == {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"}
+    assert all(0 <= e["val_accuracy"] <= 1 for e in epochs)
+    assert steps[0]["loss"] > epochs[-1]["train_loss"]  # it learned something
+    assert steps[-1]["lr"] < steps[0]["lr"]  # cosine schedule
+    r = run.result
+    assert r is not None and r.reason == "finished"
+    assert r.confusion.shape == (10, 10) and r.confusion.sum() == 1000  # the whole held-out test split
+    wrong = int(r.confusion.sum() - r.confusion.trace())
+    assert len(r.mistakes) == min(36, wrong)
+    assert r.test_accuracy == pytest.approx(r.confusion.trace() / 1000)
+    assert all(m.true != m.predicted for m in r.mistakes)
+    confidences = [m.confidence for m in r.mistakes]
+    assert confidences == sorted(confidences, reverse=True)  # most confident mistakes first
+    assert len(r.per_class_accuracy) == 10 and r.images_seen == 512 and r.epochs_done == 2
+    assert run.model is not None and not run.model.training and next(run.model.parameters()).device.type == "cpu"
+
+
+def test_stop_ends_within_one_batch_and_keeps_what_was_learned() -> None:
+    run = TrainingRun(dataset="mnist", epochs=200, device="cpu", augment="none").start()
+    deadline = time.monotonic() + 120
+    while run.progress.step < 25 and not run.done and time.monotonic() < deadline:
+        time.sleep(0.01)
+    run.stop()
+    at_stop = run.progress.step
+    assert run.wait(60)
+    assert run.status == "stopped"
+    assert run.progress.step <= at_stop + 1  # at most the batch in flight
+    assert run.result is not None and run.result.reason == "stopped"
+    assert run.result.test_accuracy > 0.5  # far above chance (0.1): the learned weights are kept
+    assert run.history.epochs[-1]["epoch"] == pytest.approx(run.progress.step / run._steps_per_epoch)
+
+
+def test_isolated_run_trains_in_a_child_process_and_mirrors_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CNNVIZ_HOME", str(tmp_path))
+    run = IsolatedRun(**TINY, autosave=True).start()
+    assert run.wait(180) and run.status == "finished", run.error
+    assert [s["step"] for s in run.history.steps] == list(range(1, 9)) and len(run.history.epochs) == 2
+    assert run.result is not None and run.result.confusion.sum() == 1000 and run.progress.fraction == 1.0
+    x = torch.randn(3, 1, 28, 28)
+    with torch.no_grad():  # the weights came back from the child: same predictions as the saved checkpoint
+        assert torch.allclose(run.model(x), load_checkpoint(run.checkpoint).model(x))
+    assert run.checkpoint.parent == tmp_path / "checkpoints"
+    long = IsolatedRun(dataset="mnist", epochs=200, device="cpu").start()
+    deadline = time.monotonic() + 180
+    while long.progress.step < 5 and not long.done and time.monotonic() < deadline:
+        time.sleep(0.05)
+    long.stop()
+    assert long.wait(60) and long.status == "stopped" and long.result.reason == "stopped"
+    assert long.result.epochs_done < 3
+    bad = IsolatedRun(model="lenet5", dataset="digits8x8", device="cpu")
+    with pytest.raises(ConfigError, match="below the minimum 16"):
+        bad.run()
+
+
+def test_time_limit_stops_the_run() -> None:
+    run = TrainingRun(**{**TINY, "epochs": 500, "max_seconds": 0.3}).run()
+    assert run.status == "finished" and run.result is not None and run.result.reason == "time limit"
+    assert run.result.epochs_done < 500
+
+
+def test_bad_settings_are_config_errors() -> None:
+    for bad, match in ((dict(lr=0.0), "lr must be above 0"), (dict(optimizer="rmsprop"), "optimizer"),
+                       (dict(batch_size=0), "batch_size"), (dict(dataset="svhn"), "unknown dataset"),
+                       (dict(epochs=1.5), "whole number")):
+        with pytest.raises(ConfigError, match=match):
+            TrainingRun(**bad)
+    run = TrainingRun(model="lenet5", dataset="digits8x8", device="cpu")
+    with pytest.raises(ConfigError, match="lenet5 on digits8x8 .*8x8.*below the minimum 16"):
+        run.run()
+    assert run.status == "failed" and "minimum 16" in run.error
+
+
+def test_augment_shifts_and_flips_keep_shape() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
+    assert augment_batch(x, "none", gen) is x
+    out = augment_batch(x, "shift", gen, shift=2)
+    assert out.shape == x.shape
+    assert not torch.equal(out, x) or not torch.equal(augment_batch(x, "shift", gen), x)
+    assert lr_factor("cosine", 0.0) == 1.0 and lr_factor("cosine", 1.0) == pytest.approx(0.0)
+    assert lr_factor("step", 0.6) == pytest.approx(0.1) and lr_factor("step", 0.8) == pytest.approx(0.01)
+
+
+def test_checkpoint_round_trip(tiny_run: TrainingRun, tmp_path: Path) -> None:
+    path = save_checkpoint(tiny_run, "tiny lenet", folder=tmp_path)
+    assert path.name == "tiny-lenet.pt" and not list(tmp_path.glob("*.tmp"))
+    ckpt = load_checkpoint(path)
+    assert ckpt.model_name == "lenet5" and ckpt.settings["variant"] == "modern" and ckpt.dataset == "mnist"
+    assert ckpt.metrics["test_accuracy"] == tiny_run.result.test_accuracy
+    assert len(ckpt.classes) == 10 and len(ckpt.epochs) == 2 and len(ckpt.mean) == 1
+    x = torch.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(ckpt.model(x), tiny_run.model(x))
+    listed = list_checkpoints(tmp_path)
+    assert [c.name for c in listed] == ["tiny-lenet"] and listed[0].test_accuracy == ckpt.metrics["test_accuracy"]
+
+
+def test_corrupted_or_foreign_checkpoints_raise_config_errors(tiny_run: TrainingRun, tmp_path: Path) -> None:
+    good = save_checkpoint(tiny_run, "good", folder=tmp_path)
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(good.read_bytes()[:2000])
+    with pytest.raises(ConfigError, match="cut.pt is not a readable cnnviz checkpoint"):
+        load_checkpoint(cut)
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ConfigError, match="not a readable"):
+        load_checkpoint(junk)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    with pytest.raises(ConfigError, match="not a cnnviz checkpoint"):
+        load_checkpoint(foreign)
+    code = tmp_path / "module.pt"
+    torch.save(torch.nn.Linear(2, 2), code)  # a pickled object: weights_only refuses to run it
+    with pytest.raises(ConfigError, match="not a readable"):
+        load_checkpoint(code)
+    data = torch.load(good, weights_only=True)
+    data["settings"]["batch_norm"] = False  # the weights no longer fit the rebuilt model
+    torch.save(data, tmp_path / "mismatch.pt")
+    with pytest.raises(ConfigError, match="do not fit lenet5"):
+        load_checkpoint(tmp_path / "mismatch.pt")
+    with pytest.raises(ConfigError, match="no checkpoint file"):
+        load_checkpoint(tmp_path / "missing.pt")
+    errors = {c.name: c.error for c in list_checkpoints(tmp_path)}
+    assert errors["good"] == "" and "not a readable" in errors["junk"]
+
+
+def test_plain56_has_smaller_first_layer_gradients_than_resnet56_at_init() -> None:
+    """Without batch norm, the plain net's gradients vanish towards the input; the skips carry them back."""
+    profile = init_gradient_profile(("plain56", "resnet56"), batch_norm=False)
+    plain, res = profile["plain56"], profile["resnet56"]
+    assert len(plain) == len(res) == 56  # 55 convs + 1 fc (resnet56's shortcuts are option A: no weights)
+    assert plain[0][1] < 0.01 * res[0][1]
+    assert plain[0][1] < plain[-1][1]  # smaller at the input than at the output: vanishing
+    # with batch norm (He et al.'s nets) the plain net's first-layer gradients are large at initialisation:
+    # its trouble is an optimisation problem, not vanishing gradients at the start (the page says so)
+    bn = init_gradient_profile(("plain56", "resnet56"), batch_norm=True)
+    assert bn["plain56"][0][1] > bn["resnet56"][0][1]
+
+
+def test_gradient_norms_leave_the_model_as_it_was() -> None:
+    torch.manual_seed(0)
+    model = build("lenet5", variant="modern", batch_norm=True)
+    x, y = torch.randn(8, 1, 32, 32), torch.randint(0, 10, (8,))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.eval()
+    norms = gradient_norms(model, (x, y))
+    assert [n for n, _ in norms] == ["features.c1", "features.c3", "classifier.c5", "classifier.f6",
+                                     "classifier.output"]
+    assert all(v > 0 for _, v in norms)
+    assert not model.training and all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # BN statistics too
+
+
+def test_read_curves_in_plain_words() -> None:
+    def epochs(pairs: list[tuple[float, float]], val_loss: list[float] | None = None) -> list[dict]:
+        return [{"epoch": i + 1, "train_loss": 1.0 / (i + 1), "train_accuracy": t, "val_accuracy": v,
+                 "val_loss": (val_loss or [0.5] * len(pairs))[i], "lr": 0.1, "seconds": i} for i, (t, v) in
+                enumerate(pairs)]
+
+    over = read_curves(epochs([(0.9, 0.85), (1.0, 0.8), (1.0, 0.8)], [0.4, 0.5, 0.7]))
+    assert over.verdict == "overfitting" and "regularization" in " ".join(over.advice)
+    assert "lowest after epoch 1" in over.summary
+    under = read_curves(epochs([(0.55, 0.54), (0.6, 0.6)]))
+    assert under.verdict == "underfitting" and "capacity" in " ".join(under.advice)
+    assert read_curves(epochs([(0.98, 0.97), (0.99, 0.98)])).verdict == "good fit"
+    assert read_curves(epochs([(0.1, 0.1), (0.11, 0.09)])).verdict == "not learning"
+    assert read_curves(epochs([(0.5, 0.5)], [float("nan")])).verdict == "diverged"
+    assert read_curves([]).verdict == "too early"
+
+
+class _Waiting(Job):
+    """A job that works until released (to test the manager without training)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def _work(self) -> None:
+        while not self.release.wait(0.01) and not self.stop_requested:
+            pass
+
+
+def test_manager_queues_runs_and_frees_slots() -> None:
+    mgr = RunManager(max_runs=1)
+    a, b, c = _Waiting(), _Waiting(), _Waiting()
+    for job in (a, b, c):
+        mgr.submit(job)
+    assert a.status == "running" and b.status == c.status == "queued"
+    assert [mgr.position(j) for j in (a, b, c)] == [0, 1, 2]
+    c.stop()  # leaves the queue without running
+    assert c.status == "stopped" and mgr.position(c) is None
+    a.release.set()
+    assert a.wait(10) and a.status == "finished"
+    deadline = time.monotonic() + 10
+    while b.status != "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert b.status == "running" and mgr.position(b) == 0
+    b.stop()
+    assert b.wait(10) and mgr.running() == [] and mgr.queued() == []
+
+
+def test_manager_stops_the_run_of_an_abandoned_owner(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Owner:
+        pass
+
+    monkeypatch.setenv("CNNVIZ_MAX_RUNS", "2")
+    mgr = RunManager()
+    assert mgr.max_runs == 2
+    owner = Owner()
+    job = mgr.submit(_Waiting(), owner=owner)
+    assert job.status == "running"
+    del owner
+    gc.collect()
+    assert job.wait(10) and job.status == "stopped"
+    monkeypatch.setenv("CNNVIZ_MAX_RUNS", "zero")
+    with pytest.raises(ConfigError, match="CNNVIZ_MAX_RUNS"):
+        RunManager()
+
+
+def test_experiments_are_defined_and_their_models_fit() -> None:
+    for key in EXPERIMENTS:
+        for size in ("quick", "full"):
+            exp = get_experiment(key, size, device="cpu")
+            assert exp.runs and exp.seeds and exp.look_for
+            for label, cfg in exp.runs:
+                cfg.validate()
+                size_px = cfg.image_size or (28 if cfg.dataset == "mnist" else 32)
+                channels = 1 if cfg.dataset == "mnist" else 3
+                build(cfg.model, device="meta", in_channels=channels, input_size=size_px, **cfg.model_settings())
+    with pytest.raises(ConfigError, match="unknown experiment"):
+        get_experiment("nope")
+
+
+def test_overfit_a_tiny_subset_first() -> None:
+    exp = run_experiment("overfit_tiny", "quick", device="cpu")
+    run = exp.runs[0]
+    assert exp.status == "finished" and run.train_images == 64
+    last = run.history.epochs[-1]
+    assert last["train_accuracy"] == 1.0  # the sanity check of the seeds: it can memorise 64 images
+    assert last["train_accuracy"] - last["val_accuracy"] > 0.1
+    assert read_curves(run.history.epochs).verdict == "overfitting"
+
+
+def _cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    return cli.run(parser.parse_args(argv))
+
+
+def test_cli_json_ends_with_the_four_keys(capsys: pytest.CaptureFixture) -> None:
+    rc = _cli(["mlp", "--dataset", "mnist", "--epochs", "1", "--subset", "256", "--json", "--no-save",
+               "--set", "hidden=64", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    data = json.loads(out)
+    assert list(data)[-4:] == ["test_accuracy", "seconds", "images_per_second", "device"]
+    assert data["settings"]["hidden"] == 64 and data["settings"]["input_size"] == 28 and data["train_images"] == 256
+    assert 0.1 < data["test_accuracy"] <= 1 and data["images_per_second"] > 0 and data["device"].startswith("cpu")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["lenet5", "--lr", "-1"], "lr must be above 0"),
+    (["lenet5", "--set", "depth=3"], "lenet5 has no setting 'depth'"),
+    (["lenet5", "--set", "variant"], "write settings as key=value"),
+    (["nosuchnet"], "unknown model 'nosuchnet'"),
+    (["lenet5", "--dataset", "digits8x8", "--epochs", "1"], "below the minimum 16"),
+])
+def test_cli_bad_input_is_one_line_and_exit_code_2(argv: list[str], message: str,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    rc = _cli(argv + ["--json", "--no-save"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1 and "Traceback" not in err
