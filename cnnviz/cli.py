@@ -127,11 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extra", action="store_true")
     p.set_defaults(func=_cmd_compare)
 
-    p = sub.add_parser("train", help="train a model on a dataset (see --help)")
-    from cnnviz.train.cli import add_arguments, run
+    from cnnviz import experiments_cli
+    from cnnviz.train import cli as train_cli
 
-    add_arguments(p)
-    p.set_defaults(func=run)
+    p = sub.add_parser("train", help="train a model on a dataset (see --help)")
+    train_cli.add_arguments(p)
+    p.set_defaults(func=train_cli.run)
+
+    p = sub.add_parser("experiment", help="the seeds' one-click comparisons: augment, transfer, ensemble, multicrop")
+    experiments_cli.add_arguments(p)
+    p.set_defaults(func=experiments_cli.run)
     return parser
 
 

@@ -42,3 +42,16 @@ def test_small_models_pass_and_limits_are_configurable(monkeypatch):
     monkeypatch.setenv("CNNVIZ_MAX_PARAMS", "lots")
     with pytest.raises(ConfigError, match="not a number"):
         guard.budget()
+
+
+def test_training_is_refused_before_anything_is_allocated():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = subprocess.run([sys.executable, "-m", "cnnviz", "train", "vgg16", "--dataset", "mnist", "--image-size",
+                          "1024", "--json"], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 2
+    assert "refused before allocating anything: vgg16 at 1x1024x1024" in out.stderr
+    assert "Traceback" not in out.stderr

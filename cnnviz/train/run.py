@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnviz import guard
 from cnnviz.analysis.errors import ConfigError
 from cnnviz.data import Dataset, load_dataset
 from cnnviz.train.config import TrainConfig
@@ -174,14 +175,18 @@ class TrainingRun(Job):
             x, y = splits["train"]
             splits["train"] = (x[: cfg.subset], y[: cfg.subset])
         c, h, _ = data.image_shape
-        if cfg.image_size is not None and cfg.image_size != h:
-            h = cfg.image_size
+        resize = cfg.image_size is not None and cfg.image_size != h
+        h = cfg.image_size if cfg.image_size is not None else h
+        settings = {"in_channels": c, "input_size": h, "num_classes": data.num_classes, **cfg.model_settings()}
+        # the budget is checked on the meta-device analysis, before any resize or weight is allocated
+        optimizer = "adam" if cfg.optimizer == "adam" else ("sgd_momentum" if cfg.momentum else "sgd")
+        guard.check_model(cfg.model, settings, purpose="training", batch_size=cfg.batch_size, optimizer=optimizer)
+        if resize:
             splits = {s: (F.interpolate(x, size=(h, h), mode="bilinear", antialias=True, align_corners=False), y)
                       for s, (x, y) in splits.items()}
         self.phase = "building the model"
         from cnnviz.zoo import build
 
-        settings = {"in_channels": c, "input_size": h, "num_classes": data.num_classes, **cfg.model_settings()}
         torch.manual_seed(cfg.seed)
         try:
             model = build(cfg.model, **settings)
