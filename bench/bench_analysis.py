@@ -18,12 +18,13 @@ import cnnviz  # noqa: E402
 from cnnviz.analysis import analyze, summarize  # noqa: E402
 
 
-def best_of(fn, repeat: int) -> float:
+def best_of(fn, repeat: int, clock=time.perf_counter) -> tuple[float, float]:
+    """Best and median of ``repeat`` calls, by ``clock`` (wall time, or CPU time: process_time)."""
     times = []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = clock()
         fn()
-        times.append(time.perf_counter() - t)
+        times.append(clock() - t)
     return min(times), statistics.median(times)
 
 
@@ -43,14 +44,17 @@ def main() -> None:
     for spec in cnnviz.list_models():
         summarize(spec.name)  # warm: imports, first-call caches
         t, med = best_of(lambda: summarize(spec.name), 5)
-        rows.append((med, t, spec.name))
+        _, cpu = best_of(lambda: summarize(spec.name), 5, time.process_time)
+        rows.append((med, t, cpu, spec.name))
     rows.sort(reverse=True)
     print("build + analyse at the default input (what `python -m cnnviz summary NAME` does), warm process:")
-    for med, t, name in rows[:8]:
-        print(f"  {name:<22} median {med * 1000:6.1f} ms  best {t * 1000:6.1f} ms")
+    for med, t, cpu, name in rows[:8]:
+        print(f"  {name:<22} wall median {med * 1000:6.1f} ms  best {t * 1000:6.1f} ms  CPU median {cpu * 1000:6.1f} ms")
     worst = rows[0]
-    print(f"worst median over {len(rows)} zoo models: {worst[0] * 1000:.1f} ms ({worst[2]}); target < 250 ms: "
-          f"{'OK' if worst[0] < 0.25 else 'MISSED'}")
+    worst_cpu = max(rows, key=lambda r: r[2])
+    print(f"worst over {len(rows)} zoo models: wall median {worst[0] * 1000:.1f} ms ({worst[3]}), CPU median "
+          f"{worst_cpu[2] * 1000:.1f} ms ({worst_cpu[3]}); target < 250 ms: "
+          f"{'OK' if worst[0] < 0.25 else 'MISSED on wall time (a loaded machine inflates it)'}")
 
 
 if __name__ == "__main__":
