@@ -12,9 +12,11 @@ import pytest
 import torch
 
 from cnnviz.analysis.errors import ConfigError
-from cnnviz.train import (RunManager, TrainConfig, TrainingRun, gradient_norms, list_checkpoints, load_checkpoint,
+from cnnviz.train import (RunManager, TrainingRun, gradient_norms, list_checkpoints, load_checkpoint,
                           read_curves, save_checkpoint)
 from cnnviz.train import cli
+from cnnviz.train import device as device_mod
+from cnnviz.train.device import ThreadTuner
 from cnnviz.train.experiments import EXPERIMENTS, get_experiment, init_gradient_profile, run_experiment
 from cnnviz.train.isolated import IsolatedRun
 from cnnviz.train.jobs import Job
@@ -87,6 +89,32 @@ def test_isolated_run_trains_in_a_child_process_and_mirrors_it(tmp_path: Path, m
     bad = IsolatedRun(model="lenet5", dataset="digits8x8", device="cpu")
     with pytest.raises(ConfigError, match="below the minimum 16"):
         bad.run()
+
+
+def _feed(tuner: ThreadTuner, timing: dict[int, float], steps: int) -> list[int]:
+    used = []
+    for _ in range(steps):
+        used.append(tuner.current)
+        tuner.step_done(timing[tuner.current])
+    return used
+
+
+def test_thread_tuner_keeps_more_threads_only_when_free_and_faster(monkeypatch: pytest.MonkeyPatch) -> None:
+    saved = torch.get_num_threads()
+    try:
+        monkeypatch.setattr(device_mod, "idle_cores", lambda own: 4.0)
+        fast = ThreadTuner(4)
+        used = _feed(fast, {1: 0.010, 4: 0.004}, 12)
+        assert used[0] == 1 and fast.current == 4 and torch.get_num_threads() == 4
+        slow = ThreadTuner(4)  # a busy machine: 4 threads are 10x slower, the trial ends after one step
+        used = _feed(slow, {1: 0.010, 4: 0.100}, 12)
+        assert slow.current == 1 and used.count(4) == 2  # the set-up step and the one slow step
+        monkeypatch.setattr(device_mod, "idle_cores", lambda own: 0.5)
+        busy = ThreadTuner(4)
+        assert 4 not in _feed(busy, {1: 0.010, 4: 0.001}, 12)  # no free cores: never tried
+        assert ThreadTuner(1).current == 1
+    finally:
+        torch.set_num_threads(saved)
 
 
 def test_time_limit_stops_the_run() -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
 
 import torch
 
@@ -47,60 +46,73 @@ def describe(device: torch.device, threads: int | None = None) -> str:
     return f"cpu ({n} thread{'s' if n != 1 else ''})"
 
 
-class ThreadTuner:
-    """Picks the faster of ``max_threads`` and 1 CPU thread from the run's own training steps, again and again.
+def idle_cores(own_threads: int) -> float:
+    """Cores nobody else is using, from the 1-minute load average (which counts our ``own_threads``)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows
+        return float(available_cores())
+    return available_cores() - max(0.0, load - own_threads)
 
-    On a busy machine several OpenMP threads can be many times slower than one (each
-    waits for the others to be scheduled); on a quiet one they are faster. So after two
-    warm-up steps the tuner times ``probe`` steps with each setting, keeps the faster,
-    and probes again after ``period`` seconds (doubling the period while the choice
-    stays the same). Probing costs nothing but a few steps at the slower setting.
+
+class ThreadTuner:
+    """Chooses 1 or ``max_threads`` CPU threads from the run's own training steps, and checks again later.
+
+    On a busy machine several OpenMP threads can be many times slower than one (every
+    operation waits for all of its threads to be scheduled); on a quiet one they are
+    faster. So the run starts on one thread, times a few steps, and tries
+    ``max_threads`` only when the load average says the cores are free; the trial is cut
+    short as soon as a step is clearly slower. Every ``period`` seconds (doubling while
+    nothing changes) it checks again. The steps are real training steps: nothing extra
+    is computed.
     """
 
-    def __init__(self, max_threads: int, probe: int = 3, period: float = 5.0) -> None:
+    SLOWER = 1.5  # a trial step this much slower than the reference ends the trial
+
+    def __init__(self, max_threads: int, probe: int = 3, period: float = 3.0) -> None:
         self.max_threads = max(1, max_threads)
-        self.current = self.max_threads
         self.probe, self.period = probe, period
-        self._state, self._count, self._next = "warmup", 0, 0.0
-        self._order: list[int] = []
+        self.current = 1
+        torch.set_num_threads(1)
+        self._state, self._skip, self._next = "measure", 1, 0.0
         self._samples: list[float] = []
-        self._times: dict[int, float] = {}
-        torch.set_num_threads(self.current)
+        self._reference = 0.0
 
     def _use(self, n: int) -> None:
-        if n != torch.get_num_threads():
-            torch.set_num_threads(n)
+        torch.set_num_threads(n)
         self.current = n
 
     def step_done(self, seconds: float) -> None:
-        """Report the wall time of the step just done (CPU: the step is synchronous)."""
+        """Report the wall time of the step just done (on a CPU the step is synchronous)."""
         if self.max_threads == 1:
             return
-        now = time.perf_counter()
-        if self._state == "warmup":
-            self._count += 1
-            if self._count >= 2:
-                self._start_probe()
-        elif self._state == "probe":
-            self._samples.append(seconds)
+        if self._skip:  # the first step after a change sets up threads and caches
+            self._skip -= 1
+            return
+        if self._state == "run":
+            if time.perf_counter() >= self._next:
+                self._state, self._samples = "measure", []
+            return
+        self._samples.append(seconds)
+        if self._state == "measure":
             if len(self._samples) == self.probe:
-                self._times[self.current] = min(self._samples)  # the least disturbed step
-                self._samples = []
-                if len(self._times) < 2:
-                    self._use(self._order[1])
+                self._reference = min(self._samples)
+                other = 1 if self.current > 1 else self.max_threads
+                if other > self.current and idle_cores(self.current) < self.max_threads - 0.5:
+                    self._settle(changed=False)  # no free cores: more threads would only wait for each other
                 else:
-                    self._decide(now)
-        elif now >= self._next:
-            self._start_probe()
+                    self._state, self._samples, self._skip = "trial", [], 1
+                    self._use(other)
+        elif seconds > self.SLOWER * self._reference:
+            self._use(1 if self.current > 1 else self.max_threads)  # clearly slower: back at once
+            self._settle(changed=False)
+        elif len(self._samples) == self.probe:
+            keep = min(self._samples) * (1.1 if self.current > 1 else 1.0) < self._reference
+            if not keep:
+                self._use(1 if self.current > 1 else self.max_threads)
+            self._settle(changed=keep)
 
-    def _start_probe(self) -> None:
-        self._state, self._times, self._samples = "probe", {}, []
-        self._order = [self.current, 1 if self.current != 1 else self.max_threads]
-        self._use(self._order[0])
-
-    def _decide(self, now: float) -> None:
-        many, one = self._times[self.max_threads], self._times[1]
-        best = self.max_threads if many <= 1.1 * one else 1
-        self.period = self.period * 2 if best == self._order[0] else self.period
-        self._use(best)
-        self._state, self._next = "run", now + self.period
+    def _settle(self, changed: bool) -> None:
+        self.period = self.period if changed else self.period * 2
+        self._state, self._samples, self._skip = "run", [], 1 if changed else 0
+        self._next = time.perf_counter() + self.period

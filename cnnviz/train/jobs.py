@@ -7,7 +7,6 @@ it, so a page can poll it from ``st.session_state``.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Callable
 
 from cnnviz.analysis.errors import ConfigError
@@ -28,7 +27,6 @@ class Job:
         self._exception: BaseException | None = None
         self.error: str | None = None
         self.threads: int | None = None  # CPU threads for torch; None = every core
-        self.created = time.time()
 
     # -- state ---------------------------------------------------------------------------------
     @property

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -54,10 +54,6 @@ class History:
         with self._lock:
             return list(self._grad_norms)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"steps": self.steps, "epochs": self.epochs, "grad_norms": self.grad_norms,
-                "grad_layers": list(self.grad_layers)}
-
 
 @dataclass(frozen=True)
 class Mistake:
@@ -86,7 +82,6 @@ class RunResult:
     device: str
     reason: str  # finished, stopped or time limit
     params: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def images_per_second(self) -> float:

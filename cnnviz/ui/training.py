@@ -223,6 +223,9 @@ def show_progress(run: TrainingRun) -> None:
     if run.status == "failed":
         st.error(f"The run failed: {run.error}", icon="⚠️")
         return
+    if p.step == 0 and not run.done:
+        st.progress(0.0, text=f"{run.phase} ...")
+        return
     text = (f"{run.phase} · epoch {p.epoch:.1f} / {run.config.epochs} · {p.images_per_second:,.0f} images/s · "
             f"{_eta(p.seconds_left) if not run.done else f'{p.seconds:.1f} s'} · {run.device_name}")
     st.progress(p.fraction, text=text)
@@ -243,7 +246,7 @@ def curves_figures(run: TrainingRun) -> tuple[go.Figure, go.Figure]:
                             mode="lines+markers", name="validation", line=dict(color=COLORS[1]))
     xrange = dict(range=[0, run.config.epochs])
     _style(loss, "Loss (cross-entropy)", "epoch", "loss", xaxis=xrange)
-    _style(acc, "Accuracy", "epoch", "accuracy (%)", xaxis=xrange)
+    _style(acc, "Accuracy", "epoch", "accuracy (%)", xaxis=xrange, yaxis=dict(range=[0, 101]))
     return loss, acc
 
 
@@ -335,8 +338,8 @@ def show_result(run: TrainingRun, lecture: bool) -> None:
     st.subheader("Result on the held-out test split")
     cols = st.columns(3 if lecture else 6)
     metrics = [("Test accuracy", f"{r.test_accuracy:.2%}"), ("Test loss", f"{r.test_loss:.3f}"),
-               ("Training time", f"{r.seconds:.1f} s"), ("Speed", f"{r.images_per_second:,.0f} img/s"),
-               ("Epochs", f"{r.epochs_done:.2f}"), ("Parameters", f"{r.params:,}")]
+               ("Training time", f"{r.seconds:.1f} s"), ("Images per second", f"{r.images_per_second:,.0f}"),
+               ("Epochs", f"{r.epochs_done:.3g}"), ("Parameters", f"{r.params:,}")]
     for i, (label, value) in enumerate(metrics):
         cols[i % len(cols)].metric(label, value)
     ended = {"finished": "finished", "stopped": "stopped by you (the model keeps what it learned)",
@@ -410,7 +413,7 @@ def counts_figure(data: Dataset) -> go.Figure:
     return fig
 
 
-@st.cache_data(show_spinner="Computing covariances ...", max_entries=16)
+@st.cache_resource(show_spinner="Computing covariances ...", max_entries=16)
 def cached_steps(name: str, eps: float, n: int = 1000) -> list:
     data = cached_dataset(name)
     pixels = data.pixels("train")[:n]
@@ -426,26 +429,30 @@ def covariance_figure(cov: np.ndarray, title: str) -> go.Figure:
     return fig
 
 
+SPECTRUM_FLOOR = 1e-6
+
+
 def spectrum_figure(steps: list) -> go.Figure:
     fig = go.Figure()
     for step, color in zip(steps, COLORS):
-        variances = np.sort(np.diag(step.cov))[::-1] if step.key != "decorrelated" else np.diag(step.cov)
+        variances = np.maximum(np.sort(np.diag(step.cov))[::-1], SPECTRUM_FLOOR)
         fig.add_scatter(y=variances, mode="lines", name=step.title, line=dict(color=color))
-    _style(fig, "Variance per dimension (sorted)", "dimension (sorted by variance)", "variance", 420,
-           yaxis=dict(type="log"))
+    _style(fig, "Variance per dimension (sorted)", "dimension (sorted by variance)",
+           f"variance (log scale, floor {SPECTRUM_FLOOR:g})", 420, yaxis=dict(type="log"))
     return fig
 
 
-def step_images(step: Any, k: int) -> list[np.ndarray]:
-    """The first ``k`` rows of an image-shaped step, each rescaled to [0, 255] for display."""
+def step_strip(step: Any, k: int) -> np.ndarray:
+    """The first ``k`` rows of an image-shaped step side by side, each rescaled to [0, 255] for display."""
     c, h, w = step.image_shape
-    out = []
+    tiles = []
     for row in step.rows[:k]:
         img = row.reshape(c, h, w)
         lo, hi = img.min(), img.max()
         img = ((img - lo) / (hi - lo + 1e-12) * 255).astype(np.uint8)
-        out.append(_to_rgb(img, 255.0, max(1, 64 // h)))
-    return out
+        tile = _to_rgb(img, 255.0, max(1, 64 // h))
+        tiles += [tile, np.full((tile.shape[0], 4, 3), 255, np.uint8)]
+    return np.concatenate(tiles[:-1], axis=1)
 
 
 def data_section(lecture: bool) -> None:
@@ -462,9 +469,11 @@ def data_section(lecture: bool) -> None:
         cols = st.columns(5)
         cols[0].metric("Image size", f"{h}x{w}x{c}")
         cols[1].metric("Classes", data.num_classes)
-        cols[2].metric("Train / val / test", f"{data.size('train'):,} / {data.size('val'):,} / {data.size('test'):,}")
-        cols[3].metric("Mean (per channel)", ", ".join(f"{m:.3f}" for m in data.mean))
-        cols[4].metric("Std (per channel)", ", ".join(f"{s:.3f}" for s in data.std))
+        for col, (label, split) in zip(cols[2:], (("Training", "train"), ("Validation", "val"), ("Test", "test"))):
+            col.metric(f"{label} images", f"{data.size(split):,}")
+        cols = st.columns(2)
+        cols[0].metric("Mean (per channel)", ", ".join(f"{m:.3f}" for m in data.mean))
+        cols[1].metric("Std (per channel)", ", ".join(f"{s:.3f}" for s in data.std))
         st.caption("Mean and standard deviation of the training split, pixel values scaled to [0, 1]: training "
                    "normalises every image with them. The test split is held out: no training step sees it.")
         per_class = url_number("Images per class", "tr_per_class", 8 if lecture else 12, 1, 30, widget="slider")
@@ -501,7 +510,7 @@ def data_section(lecture: bool) -> None:
                    "direction ends at variance ~1 (below 1 where epsilon dominates).")
         k = 6 if lecture else 10
         for key in ("normalized", "zca_whitened"):
-            st.image(step_images(by_key[key], k), caption=[by_key[key].title] * k, width=64)
+            st.image(step_strip(by_key[key], k), caption=f"{by_key[key].title}: {by_key[key].what}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -525,25 +534,31 @@ def _settings_table(exp_key: str, size: str) -> pd.DataFrame:
 def experiment_figures(job: ExperimentRun) -> list[go.Figure]:
     """Training and validation curves of every run side by side, and gradient norms per layer."""
     metric = job.experiment.metric
-    to_y = (lambda a: (1 - a) * 100) if metric == "error" else (lambda a: a * 100)
-    ylabel = f"{metric} (%)"
+    if metric == "loss":
+        train_y, val_y, ylabel = (lambda s: s["loss"]), (lambda e: e["val_loss"]), "loss (cross-entropy)"
+    else:
+        scale = (lambda a: (1 - a) * 100) if metric == "error" else (lambda a: a * 100)
+        train_y, val_y = (lambda s: scale(s["accuracy"])), (lambda e: scale(e["val_accuracy"]))
+        ylabel = f"{metric} (%)"
     train, val = go.Figure(), go.Figure()
     grads = go.Figure()
     for run, color in zip(job.runs, COLORS):
         steps, epochs = run.history.steps, run.history.epochs
         if steps:
-            train.add_scatter(x=[s["epoch"] for s in steps], y=[to_y(s["accuracy"]) for s in steps], mode="lines",
+            train.add_scatter(x=[s["epoch"] for s in steps], y=[train_y(s) for s in steps], mode="lines",
                               name=run.label, line=dict(color=color))
         if epochs:
-            val.add_scatter(x=[e["epoch"] for e in epochs], y=[to_y(e["val_accuracy"]) for e in epochs],
+            val.add_scatter(x=[e["epoch"] for e in epochs], y=[val_y(e) for e in epochs],
                             mode="lines+markers", name=run.label, line=dict(color=color))
         records = run.history.grad_norms
         if records:
             layers = list(range(1, len(records[0]["norms"]) + 1))
+            names = run.history.grad_layers
+            hover = "%{text}: %{y:.3g}<extra></extra>"
             grads.add_scatter(x=layers, y=records[0]["norms"], mode="lines", name=f"{run.label} at init",
-                              line=dict(color=color, dash="dot"))
+                              line=dict(color=color, dash="dot"), text=names, hovertemplate=hover)
             if len(records) > 1:
-                grads.add_scatter(x=layers, y=records[-1]["norms"], mode="lines",
+                grads.add_scatter(x=layers, y=records[-1]["norms"], mode="lines", text=names, hovertemplate=hover,
                                   name=f"{run.label} after epoch {records[-1]['epoch']:g}", line=dict(color=color))
     epochs_max = max(r.config.epochs for r in job.runs)
     _style(train, f"Training {metric} (every few batches)", "epoch", ylabel, xaxis=dict(range=[0, epochs_max]))

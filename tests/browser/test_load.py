@@ -1,0 +1,32 @@
+"""The classroom load test, short form: 5 students at once for 60 s (the full form is bench/bench_load.py).
+
+See tests/browser/loadtest.py for what each session does and checks.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.browser.loadtest import report, run_load
+
+SESSIONS = 5
+SECONDS = 60
+RSS_GROWTH_LIMIT_MB = 1536  # the server may grow by at most this much above where it started
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_five_students_at_once(app_url: str) -> None:
+    if shutil.which("chromium") is None:  # as conftest's browser fixture: CI must run it
+        (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)("chromium is not installed")
+    result = run_load(app_url, sessions=SESSIONS, seconds=SECONDS, timeout_s=120, after_s=10)
+    print("\n" + report(result))
+    assert result["server_pid"] is not None, "the server's process was not found: memory was not measured"
+    assert result["requests"] >= SESSIONS * 3, "the sessions did almost nothing"
+    assert {"explorer link", "explorer widget"} <= set(result["by_action"]), result["by_action"]
+    assert result["leaks"] == 0, result["failures"]
+    assert result["mismatches"] == 0, result["failures"]
+    assert result["errors"] == 0, result["failures"]
+    assert result["rss_peak_mb"] < result["rss_start_mb"] + RSS_GROWTH_LIMIT_MB
