@@ -279,7 +279,8 @@ def _shear(p: dict, ctx: Context) -> list[Call]:
 
 def _affine(p: dict, ctx: Context) -> list[Call]:
     t, s = p["translate"], p["scale"]
-    return [Call("RandomAffine", {"degrees": p["degrees"], "translate": (t, t), "scale": (round(1 - s, 4), round(1 + s, 4)),
+    return [Call("RandomAffine", {"degrees": p["degrees"], "translate": (t, t),
+                                  "scale": (round(1 - s, 4), round(1 + s, 4)),
                                   "shear": p["shear"], "interpolation": BILINEAR})]
 
 
@@ -373,7 +374,8 @@ METHODS: dict[str, Method] = {m.key: m for m in (
     Method("pca_colour", "PCA colour augmentation (AlexNet)",
            "Shift all pixels along the principal directions of the dataset's RGB colours, by amounts "
            "proportional to their eigenvalues: the shift PCA 'decides automatically'.",
-           (Param("sigma", "sigma of alpha", 0.1, 0.0, 5.0, 0.05, "AlexNet used 0.1; more exaggerates the shift"),), _pca_colour, colour=True),
+           (Param("sigma", "sigma of alpha", 0.1, 0.0, 5.0, 0.05, "AlexNet used 0.1; more exaggerates the shift"),),
+           _pca_colour, colour=True),
 )}
 
 

@@ -120,7 +120,8 @@ def _print_text(which: str, r: Any) -> None:
         print(f"ensemble (mean of probabilities): {pct(r.ensemble_accuracy)}; average member "
               f"{pct(r.mean_member_accuracy)}, best member {pct(r.best_member_accuracy)}")
         print(f"cost: {r.train_seconds:.1f}s training, prediction {r.predict_seconds_all:.2f}s vs "
-              f"{r.predict_seconds_one:.2f}s for one, memory {r.bytes_all / 1024:.0f} KiB vs {r.bytes_one / 1024:.0f} KiB")
+              f"{r.predict_seconds_one:.2f}s for one, memory {r.bytes_all / 1024:.0f} KiB vs "
+              f"{r.bytes_one / 1024:.0f} KiB")
     else:
         print(f"{r.model} trained on random {r.crop}x{r.crop} crops of {r.train_size} {r.dataset} images "
               f"({r.image_size}x{r.image_size}), {r.epochs} epochs")

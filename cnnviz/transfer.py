@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from cnnviz import paths
+from cnnviz import guard, paths
 from cnnviz.analysis.errors import ConfigError
 from cnnviz.data import Dataset, load_dataset
 from cnnviz.ensemble import accuracy, probabilities
@@ -97,6 +97,11 @@ class TensorRun(TrainingRun):
 
     def _prepare(self) -> tuple[nn.Module, Dataset]:
         self.phase = "building the model"
+        name, settings = getattr(self.network, "cnnviz_name", None), getattr(self.network, "cnnviz_settings", None)
+        if name is not None and settings is not None:  # the resource budget, as the engine checks it
+            shape = tuple(self.splits["val"][0].shape[1:])  # what the network sees (train may be cropped)
+            guard.check_model(name, settings, input_shape=shape, purpose="training",
+                              batch_size=self.config.batch_size)
         torch.manual_seed(self.config.seed)
         model = self.network.to(self.device)
         for name in self.frozen:
@@ -109,7 +114,8 @@ class TensorRun(TrainingRun):
             self._data[split] = (normalise(xs, mean, std).to(self.device), ys.to(self.device))
         self.train_images = len(y)
         data = Dataset(name=self.config.dataset, title=self.label, about="", classes=self.classes,
-                       images={s: v[0] for s, v in self.splits.items()}, labels={s: v[1] for s, v in self.splits.items()})
+                       images={s: v[0] for s, v in self.splits.items()},
+                       labels={s: v[1] for s, v in self.splits.items()})
         data._cache["stats"] = (mean, std)
         return model, data
 
@@ -199,7 +205,8 @@ MODEL = "tinyvgg"
 MODEL_SETTINGS: dict[str, Any] = {"width": 16, "blocks": 2}
 
 
-def select(data: Dataset, classes: Sequence[int], split: str, per_class: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def select(data: Dataset, classes: Sequence[int], split: str,
+           per_class: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Images of ``classes`` from ``split`` (the first ``per_class`` of each), labels renumbered 0..k-1."""
     x, y = data.images[split], data.labels[split]
     picks = []
@@ -332,7 +339,8 @@ class Case:
 
 
 CASES: dict[str, Case] = {c.key: c for c in (
-    Case("scratch", "0. From scratch", "A fresh network, random weights, every layer trained on the little target data."),
+    Case("scratch", "0. From scratch",
+         "A fresh network, random weights, every layer trained on the little target data."),
     Case("head", "1. New softmax only", "Every pretrained layer frozen (trainable parameters = 0); only a new "
          "3-class softmax layer is trained: the network is a fixed feature extractor."),
     Case("later", "2. Freeze early layers", "The early layers (general edges and strokes) frozen; the later "

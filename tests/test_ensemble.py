@@ -65,7 +65,8 @@ def test_ten_crop_predictions_are_the_mean_over_views() -> None:
 
 def test_small_ensemble_run() -> None:
     seen = []
-    r = E.run_ensemble("mnist", k=2, train_size=40, epochs=1, settings={"width": 4}, progress=lambda m, f: seen.append(f))
+    r = E.run_ensemble("mnist", k=2, train_size=40, epochs=1, settings={"width": 4},
+                       progress=lambda m, f: seen.append(f))
     assert len(r.members) == 2 and [m.seed for m in r.members] == [0, 1]
     assert len(r.curve) == 2 and r.curve[0] == r.members[0].test_accuracy and r.curve[-1] == r.ensemble_accuracy
     assert r.bytes_all == 2 * r.bytes_one and r.mean_member_accuracy == pytest.approx(

@@ -148,7 +148,9 @@ class TrainingRun(Job):
     # -- what a page polls ---------------------------------------------------------------------
     @property
     def device_name(self) -> str:
-        return describe(self.device, self.cpu_threads or self.threads or available_cores())
+        if self.device.type == "cpu" and self.cpu_threads is None:  # not training yet: the tuner decides
+            return f"cpu (up to {self.threads or available_cores()} threads)"
+        return describe(self.device, self.cpu_threads)
 
     @property
     def progress(self) -> Progress:
@@ -180,15 +182,16 @@ class TrainingRun(Job):
         settings = {"in_channels": c, "input_size": h, "num_classes": data.num_classes, **cfg.model_settings()}
         # the budget is checked on the meta-device analysis, before any resize or weight is allocated
         optimizer = "adam" if cfg.optimizer == "adam" else ("sgd_momentum" if cfg.momentum else "sgd")
-        guard.check_model(cfg.model, settings, purpose="training", batch_size=cfg.batch_size, optimizer=optimizer)
-        if resize:
-            splits = {s: (F.interpolate(x, size=(h, h), mode="bilinear", antialias=True, align_corners=False), y)
-                      for s, (x, y) in splits.items()}
-        self.phase = "building the model"
-        from cnnviz.zoo import build
-
-        torch.manual_seed(cfg.seed)
         try:
+            guard.check_model(cfg.model, settings, purpose="training", batch_size=cfg.batch_size,
+                              optimizer=optimizer)
+            if resize:
+                splits = {s: (F.interpolate(x, size=(h, h), mode="bilinear", antialias=True, align_corners=False),
+                              y) for s, (x, y) in splits.items()}
+            self.phase = "building the model"
+            from cnnviz.zoo import build
+
+            torch.manual_seed(cfg.seed)
             model = build(cfg.model, **settings)
         except ConfigError as exc:
             raise ConfigError(f"{cfg.model} on {cfg.dataset} ({c}x{h}x{h} images): {exc}") from None

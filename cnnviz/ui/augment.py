@@ -5,6 +5,7 @@ The numbers and images come from :mod:`cnnviz.augment`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -16,8 +17,8 @@ from PIL import Image
 from cnnviz import augment as A
 from cnnviz.data import DATASETS, list_datasets, load_dataset
 from cnnviz.inspect import images as imgs
-from cnnviz.ui.state import chart_height, font_size, friendly_errors, url_multiselect, url_number, url_select
 from cnnviz.transfer import Background
+from cnnviz.ui.state import friendly_errors, url_multiselect, url_number, url_select
 from cnnviz.ui.transfer import job_panel, style
 
 SECTIONS = ("One method", "Pipeline", "PCA colour", "With vs without")
@@ -77,14 +78,13 @@ def show_grid(images: list[torch.Tensor], captions: list[str] | None = None, col
             cols[i].image(_to_show(img), caption=caption, width="stretch")
 
 
+@dataclass(frozen=True)
 class Picture:
-    """The chosen picture(s) as (C, H, W) uint8 tensors, and where they came from."""
+    """The chosen picture(s) as (C, H, W) uint8 tensors, the dataset they come from (if any), a description."""
 
-    def __init__(self, images: list[torch.Tensor], source: str, dataset: str | None, description: str) -> None:
-        self.images = images
-        self.source = source
-        self.dataset = dataset
-        self.description = description
+    images: list[torch.Tensor]
+    dataset: str | None
+    description: str
 
     @property
     def image(self) -> torch.Tensor:
@@ -108,7 +108,7 @@ def pick_picture() -> Picture:
         index = url_number("First sample", "ag_idx", 0, 0, 999, 1)
         data = _dataset(name, 1000)
         batch = [_to_chw(data[(index + i) % len(data)]) for i in range(8)]
-        return Picture(batch, source, name, f"{name} samples {index}-{index + 7}")
+        return Picture(batch, name, f"{name} samples {index}-{index + 7}")
     side = url_number("Working size (shorter side, px)", "ag_side", 160, 32, 384, 16,
                       help="Photos are shrunk to this size first, so the grids stay quick.")
     if source == "upload":
@@ -116,11 +116,11 @@ def pick_picture() -> Picture:
         if file is not None:
             with friendly_errors("Your picture"):
                 img = imgs.decode_upload(file.getvalue(), file.name)
-                return Picture([_to_chw(_fit(img, side))], source, None, file.name)
-        st.caption("No picture uploaded yet: showing Chelsea the cat.")
-        return Picture([_to_chw(_photo("chelsea", side))], source, None, "Chelsea the cat")
+                return Picture([_to_chw(_fit(img, side))], None, file.name)
+        st.caption("Showing Chelsea the cat until a picture is uploaded.")
+        return Picture([_to_chw(_photo("chelsea", side))], None, "Chelsea the cat")
     name = url_select("Photo", "ag_photo", tuple(imgs.PHOTOS), "chelsea", format_func=imgs.PHOTOS.get)
-    return Picture([_to_chw(_photo(name, side))], source, None, imgs.PHOTOS[name])
+    return Picture([_to_chw(_photo(name, side))], None, imgs.PHOTOS[name])
 
 
 def seed_widget() -> int:

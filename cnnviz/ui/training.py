@@ -63,8 +63,10 @@ def warm_up_once() -> bool:
 
 def device_caption() -> None:
     warm_up_once()
-    st.caption(f"Device: **{describe(pick_device())}** (CUDA if there is a GPU, then Apple MPS, then the CPU; "
-               "mixed precision on CUDA).")
+    device = pick_device()
+    where = "cpu" if device.type == "cpu" else describe(device)
+    st.caption(f"Device: **{where}** (CUDA if there is a GPU, then Apple MPS, then the CPU; mixed precision on "
+               "CUDA; on a CPU a run starts on 1 thread and takes all cores when they are free and faster).")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,7 +271,7 @@ def live_run() -> None:
             st.info("Choose the settings and press **Train**. The defaults train LeNet-5 (modern: ReLU, max "
                     "pooling, batch norm) on the bundled MNIST digits to about 98% test accuracy in seconds.")
             return
-        if not run.done and st.button("Stop", icon=":material/stop:",
+        if not run.done and st.button("Stop training", icon=":material/stop:",
                                       help="Stops within one batch and keeps what was learned"):
             run.stop()
         show_progress(run)

@@ -162,7 +162,8 @@ def show_transfer(result: T.TransferResult) -> None:
     scratch = next((c for c in result.cases if c.case == "scratch"), None)
     cols = st.columns(len(result.cases))
     for col, c in zip(cols, result.cases):
-        delta = None if scratch is None or c is scratch else f"{(c.test_accuracy - scratch.test_accuracy) * 100:+.1f} vs scratch"
+        delta = (None if scratch is None or c is scratch
+                 else f"{(c.test_accuracy - scratch.test_accuracy) * 100:+.1f} vs scratch")
         col.metric(c.title, f"{c.test_accuracy:.1%}", delta)
     src = ("ImageNet weights" if result.source_model == "resnet18" else
            f"trained here on {', '.join(result.source_classes)} (test accuracy {result.source_accuracy:.1%}"
@@ -385,7 +386,8 @@ def multicrop_section() -> None:
                 col.image(v.repeat(4, 0).repeat(4, 1), caption=labels[i % 5] + (" mirrored" if i >= 5 else ""),
                           width="stretch")
         settings = {"dataset": dataset, "crop": crop, "train_size": train_size, "epochs": epochs}
-        job_panel("tl_mc_job", "Train and compare", lambda: T.Background(E.run_multicrop, label="multicrop", **settings),
+        job_panel("tl_mc_job", "Train and compare",
+                  lambda: T.Background(E.run_multicrop, label="multicrop", **settings),
                   show_multicrop, settings, "About 15 s on a 2-core CPU.")
 
 

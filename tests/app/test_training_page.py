@@ -38,6 +38,21 @@ def test_train_part_renders_defaults_and_device() -> None:
     assert any("press **Train**" in i.value for i in at.info)
 
 
+def test_lecture_mode_hides_the_advanced_settings() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["lecture"] = True
+    at.query_params["tr_wd"] = "0.001"  # a hidden setting still follows the link
+    at.run()
+    assert not at.exception
+    assert not [e for e in at.expander if e.label == "More training settings"]
+    assert not [n for n in at.number_input if n.key == "tr_wd"]
+    _button(at, "Train").click().run()
+    run = at.session_state[RUN]
+    assert run.config.weight_decay == 0.001 and run.config.schedule == "cosine"
+    run.stop()
+    _wait_done(run)
+
+
 def test_a_run_continues_across_reruns_and_parts() -> None:
     at = _page(tr_subset="512", tr_ep="40", tr_aug="none")
     _button(at, "Train").click().run()
@@ -56,7 +71,7 @@ def test_a_run_continues_across_reruns_and_parts() -> None:
     at.query_params["tr_part"] = "Train"
     at.run()
     assert at.session_state[RUN] is run and _button(at, "Train").disabled  # busy: one run at a time
-    _button(at, "Stop").click().run()
+    _button(at, "Stop training").click().run()
     _wait_done(run)
     at.run()
     assert not at.exception and run.status == "stopped"

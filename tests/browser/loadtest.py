@@ -300,11 +300,12 @@ class Student:
         await self.timed(name, lambda: self.page.goto(url, timeout=self.timeout_ms, wait_until="commit"))
         self.where = path or "home"
 
-    async def set_number(self, key: str, value: int) -> None:
-        """Type ``value`` into the number input whose widget key (its URL key) is ``key``."""
-        field = self.page.locator(f".st-key-{key} input")
-        await field.fill(str(value))
-        await field.press("Enter")
+    async def step_up(self, key: str) -> None:
+        """Click + on the number input whose widget key (its URL key) is ``key``.
+
+        A click commits at once; typing does not until Enter, and under load the page can redraw
+        the input in between and drop what was typed (the driver's problem, not a student's)."""
+        await self.page.locator(f'.st-key-{key} [data-testid="stNumberInputStepUp"]').click()
 
     async def check_page(self) -> None:
         """No exception box, traceback, error message, ignored link setting or another session's file."""
@@ -352,22 +353,17 @@ class Student:
                       + (f" (values of session(s) {sorted(owners)})" if owners else ""))
 
     # -- actions -----------------------------------------------------------------------------------
-    def _pick_explorer(self, model: str, input_size: int | None = None) -> tuple[int, int, dict[str, str]]:
-        """Settings for ``model`` whose every metric no other session has seen."""
+    def _pick_explorer(self, model: str) -> tuple[int, int, dict[str, str]]:
+        """Random settings for ``model`` with a number of classes no other session uses: even for a
+        link, so that one more (the + button) is unique too."""
         lo, hi = EXPLORER_MODELS[model]
-        for _ in range(200):
-            size = input_size or self.rng.randint(lo, hi)
-            classes = 11 + self.tally.next_serial()
-            try:
-                expected = explorer_numbers(model, size, classes)
-            except ConfigError:
-                continue
-            keys = [("explorer", k, v) for k, v in expected.items()]
-            if all(self.tally.claims.get(key, self.index) == self.index for key in keys):
-                for key in keys:
-                    self.tally.claim(key, self.index)
-                return size, classes, expected
-        raise RuntimeError("no unique explorer settings left")  # a driver bug, not the app's
+        size, classes = self.rng.randint(lo, hi), 10 + 2 * self.tally.next_serial()
+        return size, classes, self._claim_explorer(model, size, classes)
+
+    def _claim_explorer(self, model: str, size: int, classes: int) -> dict[str, str]:
+        expected = explorer_numbers(model, size, classes)
+        self.tally.claim(("explorer", "Output", expected["Output"]), self.index)
+        return expected
 
     async def explorer(self) -> None:
         model = self.rng.choice(sorted(EXPLORER_MODELS))
@@ -379,28 +375,26 @@ class Student:
         if caption not in await self.page.locator('[data-testid="stMain"]').inner_text():
             raise Failure("mismatch", f"explorer: the caption does not say {caption!r}")
         self.kept_explorer = expected
-        _, classes, expected = self._pick_explorer(model, size)
-        await self.timed("explorer widget", lambda: self.set_number("ex_num_classes", classes))
+        expected = self._claim_explorer(model, size, classes + 1)
+        await self.timed("explorer widget", lambda: self.step_up("ex_num_classes"))
         await self.check_page()
         await self.expect_metrics(expected, "explorer", "explorer widget")
         self.kept_explorer = expected
 
-    def _pick_layer(self, h: int | None = None, c: int | None = None, f: int | None = None,
-                    s: int | None = None, p: int | None = None) -> tuple[tuple[int, ...], dict[str, str]]:
-        """A conv layer whose number of filters (so its output volume) no other session uses."""
-        for _ in range(200):
-            cfg = (h or self.rng.randint(8, 256), c or self.rng.randint(1, 64), f or self.rng.choice((1, 3, 5, 7)),
-                   1 + self.tally.next_serial() % 4096, s or self.rng.randint(1, 3),
-                   self.rng.randint(0, 3) if p is None else p)
+    def _pick_layer(self) -> tuple[tuple[int, ...], dict[str, str]]:
+        """A random conv layer with a number of filters K no other session uses (even: K + 1 is unique too)."""
+        while True:
+            cfg = (self.rng.randint(8, 256), self.rng.randint(1, 64), self.rng.choice((1, 3, 5, 7)),
+                   2 + 2 * (self.tally.next_serial() % 2000), self.rng.randint(1, 3), self.rng.randint(0, 3))
             try:
                 expected = layer_numbers(*cfg)
             except ConfigError:
                 continue
-            keys = [("layer lab", k, v) for k, v in expected.items()]
-            if self.tally.claim(keys[0], self.index):  # the output volume (its depth is K) is unique
-                self.tally.claim(keys[1], self.index)
+            h, c, f, k, s, p = cfg
+            if self.tally.claim(("layer lab", "Output volume", expected["Output volume"]), self.index) and \
+                    self.tally.claim(("layer lab", "Output volume", layer_numbers(h, c, f, k + 1, s, p)["Output volume"]),
+                                     self.index):
                 return cfg, expected
-        raise RuntimeError("no unique layer settings left")
 
     async def layer_lab(self) -> None:
         cfg, expected = self._pick_layer()
@@ -409,8 +403,8 @@ class Student:
                         ll_f=f, ll_k=k, ll_s=s, ll_pad="number", ll_p=p)
         await self.check_page()
         await self.expect_metrics(expected, "layer lab", "layer lab link")
-        (_, _, _, k, _, _), expected = self._pick_layer(h, c, f, s, p)
-        await self.timed("layer lab widget", lambda: self.set_number("ll_k", k))
+        expected = layer_numbers(h, c, f, k + 1, s, p)
+        await self.timed("layer lab widget", lambda: self.step_up("ll_k"))
         await self.check_page()
         await self.expect_metrics(expected, "layer lab", "layer lab widget")
 

@@ -43,7 +43,7 @@ def _run(page: Page, button: str, result_text: str) -> None:
     expect(page.locator('[data-testid="stAlert"]').filter(has_text="failed")).to_have_count(0)
 
 
-def test_augmentation_studio(app_url: str, page: Page, tmp_path: Path) -> None:
+def test_augmentation_one_method_and_upload(app_url: str, page: Page, tmp_path: Path) -> None:
     goto(page, app_url, "augment")
     assert_no_exception(page)
     expect(_code(page)).to_contain_text("v2.RandomRotation(degrees=20.0")
@@ -63,6 +63,8 @@ def test_augmentation_studio(app_url: str, page: Page, tmp_path: Path) -> None:
     assert_no_exception(page)
     _shot(page, "augment-upload")
 
+
+def test_augmentation_pipeline_and_pca(app_url: str, page: Page) -> None:
     goto(page, app_url, "augment", ag_sec="Pipeline")
     expect(_code(page)).to_contain_text("v2.RandomResizedCrop(")
     assert_no_exception(page)
@@ -73,27 +75,35 @@ def test_augmentation_studio(app_url: str, page: Page, tmp_path: Path) -> None:
     assert_no_exception(page)
     _shot(page, "augment-pca")
 
+
+def test_augmentation_with_and_without(app_url: str, page: Page) -> None:
     goto(page, app_url, "augment", ag_sec="With vs without", ag_ww_n="100", ag_ww_ep="2")
     _run(page, "Train with and without", "Gap without augmentation")
     expect(_main(page).get_by_text("Gap with augmentation", exact=True)).to_be_visible()
     _shot(page, "augment-with-without")
 
 
-def test_transfer_page(app_url: str, page: Page) -> None:
+def test_transfer_cases(app_url: str, page: Page) -> None:
     goto(page, app_url, "transfer", tl_n="3", tl_ep="3")
     assert_no_exception(page)
     _run(page, "Run the four cases", "3. Fine-tune all")
     expect(_main(page).locator('[data-testid="stMetric"]')).to_have_count(4)
     _shot(page, "transfer-cases", 2600)
 
+
+def test_features_off_the_shelf(app_url: str, page: Page) -> None:
     goto(page, app_url, "transfer", tl_sec="Features off the shelf", tl_sh_n="5")
     _run(page, "Extract features and fit", "Features per image")
     _shot(page, "transfer-off-the-shelf", 1000)
 
+
+def test_ensemble(app_url: str, page: Page) -> None:
     goto(page, app_url, "transfer", tl_sec="Ensembles", tl_en_k="3", tl_en_n="100", tl_en_ep="2")
     _run(page, "Train the ensemble", "Best single network")
     _shot(page, "transfer-ensemble")
 
+
+def test_multicrop(app_url: str, page: Page) -> None:
     goto(page, app_url, "transfer", tl_sec="Multi-crop testing", tl_mc_n="200", tl_mc_ep="2")
     _run(page, "Train and compare", "10 crops")
     _shot(page, "transfer-multicrop")

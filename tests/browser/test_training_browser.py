@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.helpers import (assert_no_exception, click_button, goto, metric_value, screenshot, select_option,
                                    wait_idle)
 
-RUN_TIMEOUT_MS = 180_000
+RUN_TIMEOUT_MS = 300_000
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -35,7 +35,7 @@ def test_default_run_trains_live_and_reaches_97_percent(app_url: str, page: Page
     # live: the progress text with the speed and the two curves appear while it trains
     expect(page.get_by_text(re.compile(r"training · epoch [1-9].* images/s"))).to_be_visible(timeout=90_000)
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)
-    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    expect(page.get_by_role("button", name="Stop training")).to_be_visible()
     screenshot(page, "training-live")
     expect(page.get_by_text("Result on the held-out test split")).to_be_visible(timeout=RUN_TIMEOUT_MS)
     assert_no_exception(page)
@@ -53,7 +53,7 @@ def test_stop_keeps_what_was_learned(app_url: str, page: Page) -> None:
     goto(page, app_url, "training", tr_ep=200)
     page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_text(re.compile(r"epoch [1-9]"))).to_be_visible(timeout=60_000)
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop training").click()
     expect(page.get_by_text("Result on the held-out test split")).to_be_visible(timeout=60_000)
     expect(page.get_by_text(re.compile(r"stopped by you"))).to_be_visible()
     assert _percent(metric_value(page, "Test accuracy")) > 50.0  # far above chance: it kept what it learned
