@@ -24,9 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=20)
     p = sub.add_parser("transfer", help="from scratch vs the three transfer-learning cases on 3 new classes")
     p.add_argument("--dataset", choices=["mnist", "cifar_standin"], default="mnist")
-    p.add_argument("--target", help="the target classes, e.g. 5,6,7 (default: mnist 5,6,7; cifar_standin 7,8,9)")
-    p.add_argument("--per-class", type=int, default=5, help="target training images per class (default 5)")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--target", help="the target classes, e.g. 5,6,7 (default: mnist 5,6,7; cifar_standin 7,8,9); "
+                                    "the source network learns the other classes")
+    p.add_argument("--per-class", type=int, default=3, help="target training images per class (default 3)")
+    p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--frozen-stages", type=int, default=1, help="case 2: how many early stages stay frozen")
     p.add_argument("--imagenet", action="store_true",
                    help="start from ResNet-18's ImageNet weights (only if already in the torch hub cache)")

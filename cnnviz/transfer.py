@@ -9,9 +9,11 @@ neither example), against training from scratch:
 2. ``later``: freeze the early layers, train the later ones and the new head;
 3. ``finetune``: train every layer, with a learning rate 1/10 of the original.
 
-The source network is trained here, on the other classes of the same dataset (MNIST
-digits 0-4 for a target of three of the digits 5-9; seven of the CIFAR-shaped stand-in's
-classes for the other three), and cached under ``cnnviz.paths.subdir("transfer")``.
+The source network is trained here, on the other classes of the same dataset (the seven
+other MNIST digits for a target of 5, 6, 7; seven of the CIFAR-shaped stand-in's classes
+for the other three), and cached under ``cnnviz.paths.subdir("transfer")``. With 3 target
+images per class (the default) all three cases beat training from scratch on MNIST for
+seeds 0-4 (scratch about 72%, the transfer cases about 80-89%).
 :func:`off_the_shelf` is the seeds' "CNN features off the shelf": the source network's
 penultimate features fed to a scikit-learn logistic regression.
 
@@ -198,7 +200,7 @@ class TaskSplit:
 
 
 TASKS: dict[str, TaskSplit] = {
-    "mnist": TaskSplit("mnist", (0, 1, 2, 3, 4), (5, 6, 7)),
+    "mnist": TaskSplit("mnist", (0, 1, 2, 3, 4, 8, 9), (5, 6, 7)),
     "cifar_standin": TaskSplit("cifar_standin", (0, 1, 2, 3, 4, 5, 6), (7, 8, 9)),
 }
 MODEL = "tinyvgg"
@@ -468,8 +470,9 @@ class TransferResult:
         return next(c for c in self.cases if c.case == key)
 
 
-def run_transfer(dataset: str = "mnist", *, target: Sequence[int] | None = None, per_class: int = 5,
-                 epochs: int = 20, lr: float = 3e-3, frozen_stages: int = 1, cases: Sequence[str] = tuple(CASES),
+def run_transfer(dataset: str = "mnist", *, target: Sequence[int] | None = None, per_class: int = 3,
+                 epochs: int = 30, lr: float = 3e-3, batch_size: int = 32, frozen_stages: int = 1,
+                 cases: Sequence[str] = tuple(CASES),
                  source_epochs: int = 3, seed: int = 0, features: bool = True, pretrained: str = "here",
                  image_size: int = 64, progress: Callable[[str, float], None] | None = None) -> TransferResult:
     """Pretrain (or load) the source network, then train each case on ``per_class`` target images per class.
@@ -517,7 +520,8 @@ def run_transfer(dataset: str = "mnist", *, target: Sequence[int] | None = None,
         run = train_tensors(prep.model, splits, target_names, src.mean, src.std, frozen=prep.frozen, report=progress,
                             message=f"Case {CASES[key].title} ...", span=((i + 1) / steps, (i + 2) / steps),
                             dataset=dataset, model=model_name, epochs=epochs, lr=lr * prep.lr_factor,
-                            batch_size=min(32, len(splits["train"][1])), seed=seed, label=CASES[key].title)
+                            batch_size=min(batch_size, len(splits["train"][1])), seed=seed,
+                            label=CASES[key].title)
         x_train, y_train = splits["train"]
         train_acc = accuracy(probabilities(run.model, normalise(x_train, *_tensors(src))), y_train)
         results.append(CaseResult(key, CASES[key].title, run.result.test_accuracy, train_acc, prep.trainable,

@@ -101,7 +101,7 @@ def _dropout(size: str) -> Experiment:
         "The Keras MLP on only 1,000 images. Without dropout the training loss falls to almost 0 while the "
         "validation loss turns back up: it memorises. With dropout 0.5 the training loss stays higher (the task is "
         "harder on purpose) and the validation loss lower. On MNIST the test accuracy gains about a point at most.",
-        tuple((label, base.replace(settings={"dropout": p})) for label, p in (("dropout 0", 0.0), ("dropout 0.5", 0.5))),
+        tuple((f"dropout {p:g}", base.replace(settings={"dropout": p})) for p in (0.0, 0.5)),
         metric="loss",
     )
 
@@ -195,7 +195,7 @@ def run_experiment(key: str, size: str | None = None, device: str = "auto") -> E
 
 
 def init_gradient_profile(models: tuple[str, ...] = ("plain20", "plain56", "resnet20", "resnet56"),
-                          batch_norm: bool = True, image_size: int = 16, batch: int = 64,
+                          batch_norm: bool = True, image_size: int = 16, batch: int = 32,
                           seed: int = 0) -> dict[str, list[tuple[str, float]]]:
     """Per-layer gradient norms at initialisation for each model, on one batch of the CIFAR-shaped set."""
     data = load_dataset("cifar_standin")

@@ -127,12 +127,17 @@ class IsolatedRun(TrainingRun):
                            name="cnnviz-training")
         proc.start()
         send.close()
+        started = False
         try:
             while True:
                 if self.stop_requested:
+                    if not started:  # nothing learned yet: no need to wait for the imports to finish
+                        proc.terminate()
+                        return
                     stop.set()
                 if not receive.poll(POLL_S):
                     continue
+                started = True
                 try:
                     kind, *payload = receive.recv()
                 except EOFError:

@@ -19,13 +19,13 @@ import streamlit as st
 
 from cnnviz.data import DATASETS, Dataset, load_dataset, preprocessing_steps
 from cnnviz.train import TrainConfig, TrainingRun, list_checkpoints, manager, read_curves
-from cnnviz.train.isolated import IsolatedRun, warm_up
 from cnnviz.train.config import AUGMENTS, INITS, OPTIMIZERS, RECOMMENDED_SETTINGS, SCHEDULES
 from cnnviz.train.device import describe, pick_device
 from cnnviz.train.experiments import EXPERIMENTS, ExperimentRun, default_size, get_experiment, init_gradient_profile
+from cnnviz.train.isolated import IsolatedRun, warm_up
 from cnnviz.train.jobs import Job
 from cnnviz.ui.model_settings import hidden_value
-from cnnviz.ui.state import (chart_height, font_size, friendly_errors, url_number, url_select, url_toggle)
+from cnnviz.ui.state import chart_height, font_size, friendly_errors, url_number, url_select, url_toggle
 from cnnviz.zoo import Setting, get_spec
 
 PARTS = ("Train", "Data", "Experiments")
@@ -225,8 +225,11 @@ def show_progress(run: TrainingRun) -> None:
     if run.status == "failed":
         st.error(f"The run failed: {run.error}", icon="⚠️")
         return
-    if p.step == 0 and not run.done:
-        st.progress(0.0, text=f"{run.phase} ...")
+    if p.step == 0:
+        if run.done:
+            st.info("Stopped before the first training step: nothing was learned or saved.")
+        else:
+            st.progress(0.0, text=f"{run.phase} ...")
         return
     text = (f"{run.phase} · epoch {p.epoch:.1f} / {run.config.epochs} · {p.images_per_second:,.0f} images/s · "
             f"{_eta(p.seconds_left) if not run.done else f'{p.seconds:.1f} s'} · {run.device_name}")
@@ -271,15 +274,17 @@ def live_run() -> None:
             st.info("Choose the settings and press **Train**. The defaults train LeNet-5 (modern: ReLU, max "
                     "pooling, batch norm) on the bundled MNIST digits to about 98% test accuracy in seconds.")
             return
-        if not run.done and st.button("Stop training", icon=":material/stop:",
-                                      help="Stops within one batch and keeps what was learned"):
+        stop_slot = st.empty()  # always there, so the elements below keep their places
+        if not run.done and stop_slot.button("Stop training", icon=":material/stop:",
+                                             help="Stops within one batch and keeps what was learned"):
             run.stop()
         show_progress(run)
         show_curves(run)
         if active and run.done:
             st.rerun()  # one full rerun: draws the results and stops this polling
 
-    _live()
+    with st.container():  # the fragment redraws inside this one slot of the page, never beyond it
+        _live()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,7 +375,8 @@ def show_checkpoints() -> None:
         "saved": time.strftime("%Y-%m-%d %H:%M", time.localtime(c.created)),
         "size (KiB)": round(c.size_bytes / 1024, 1), "problem": c.error,
     } for c in infos])
-    st.dataframe(table, hide_index=True, column_config={"test accuracy": st.column_config.NumberColumn(format="%.2f%%")})
+    percent = st.column_config.NumberColumn(format="%.2f%%")
+    st.dataframe(table, hide_index=True, column_config={"test accuracy": percent})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -597,7 +603,8 @@ def live_experiment() -> None:
         job = current(EXP)
         if job is None:
             return
-        if not job.done and st.button("Stop the experiment", icon=":material/stop:", key="tr_exp_stop"):
+        stop_slot = st.empty()  # always there, so the elements below keep their places
+        if not job.done and stop_slot.button("Stop the experiment", icon=":material/stop:", key="tr_exp_stop"):
             job.stop()
         if job.status == "queued":
             st.info(_queue_message(job), icon=":material/hourglass_top:")
@@ -621,7 +628,8 @@ def live_experiment() -> None:
         if active and job.done:
             st.rerun()
 
-    _live()
+    with st.container():  # the fragment redraws inside this one slot of the page, never beyond it
+        _live()
 
 
 @st.cache_data(show_spinner="Gradients at initialisation ...", max_entries=4)
@@ -663,9 +671,9 @@ def experiments_section(lecture: bool) -> None:
         bn = url_toggle("Batch norm in the nets", "tr_exp_bn", False)
         with friendly_errors("Gradients at initialisation"):
             st.plotly_chart(init_gradients_figure(cached_init_profile(bn), bn), config=CONFIG)
-        st.caption("One batch of 64 CIFAR-shaped images (16x16), before any training. Without batch norm the plain "
-                   "56-layer net's gradients shrink towards the input (vanishing: its first layers barely learn) "
-                   "while the residual net's skip connections carry the gradient back (here it even grows with "
-                   "depth). With batch norm, as in He et al., the plain net's gradients do not vanish at "
-                   "initialisation (they grow towards the input), yet it still trains worse than the 20-layer one: "
-                   "the paper's point that the degradation is an optimisation problem.")
+        st.caption("One batch of 32 CIFAR-shaped images (16x16), before any training. Without batch norm the plain "
+                   "56-layer net's gradients shrink towards the input (vanishing: its first layers barely learn), "
+                   "while the residual net's skip connections carry the gradient back (so well that, without batch "
+                   "norm, it grows towards the input: exploding). With batch norm, as in He et al., the plain net's "
+                   "gradients do not vanish at initialisation (they grow towards the input), yet it still trains "
+                   "worse than the 20-layer one: the paper's point that the degradation is an optimisation problem.")

@@ -80,5 +80,5 @@ def test_multicrop_part() -> None:
 
 def test_bad_link_values_do_not_break_the_page() -> None:
     at = _page(tl_n="-5", tl_ep="abc", tl_src="imagenet", tl_frz="9")
-    assert at.number_input(key="tl_n").value == 5 and at.number_input(key="tl_ep").value == 20
+    assert at.number_input(key="tl_n").value == 3 and at.number_input(key="tl_ep").value == 30
     assert any("Ignored the link" in w.value for w in at.warning)

@@ -1,23 +1,26 @@
 """The classroom load test: N students at once, each in a browser context of one chromium, for T seconds.
 
-Every session loops over what a student does, with settings no other session uses:
+Each session opens the home page, then loops over what a student does, with numbers no other
+session uses (so a page that shows another session's results is caught):
 
-* opens a link to the Architecture explorer (a small model, a session-unique input size and number
-  of classes) and checks that the page shows exactly the numbers ``cnnviz.summarize`` gives for
-  *those* settings, then changes the number of classes with the widget and checks again;
-* opens a link to the Layer lab with its own layer (a session-unique number of filters) and checks
-  the output volume and parameter count from ``cnnviz.lab``, then changes a widget and checks again;
-* uploads a PNG made for it (named ``load-s<session>-<n>.png``) on the Seeing-inside page and checks
-  that the page shows its own file;
-* starts a short training run where the app has a Training page, and checks the run is its own;
-* moves between pages with the sidebar; back on the explorer, its own settings must still be there.
+* a link to the Architecture explorer (LeNet-5 or TinyVGG, a random input size, a number of
+  classes only this session uses): the metrics must be exactly what ``cnnviz.summarize`` gives
+  for *those* settings; then + on the number of classes, and the same check;
+* a link to the Layer lab's convolution arithmetic with its own layer (a number of filters only
+  this session uses): output volume and parameters from ``cnnviz.lab``; then a typed new value;
+* an upload on the Seeing-inside page of a PNG made for it (``load-s<session>-<n>.png``): the
+  page must show that file as the model's input, and a chart;
+* a tiny training run on the Training page (LeNet-5, two batches whose size only this session
+  uses): the result must report that session's number of training images;
+* another page by the sidebar and back to the explorer: its own settings must still be there.
 
-A number that differs from the session's own is a *mismatch*; one that belongs to another session
-(a value or file name that session claimed) is a *leak*. Every action counts as a request; an
-exception box, a traceback, an error message, a crashed page or an action that does not finish
-within the timeout is an error. The response time of an action is the time from the action to the
-app being idle again (the rule of :func:`tests.browser.helpers.wait_idle`). The server's memory
-(RSS of its process tree) is sampled every second, and once more a while after the sessions closed.
+Every action counts as a request. Errors: an exception box, a traceback, an error message, a
+crashed page, an action not done within the timeout, a wrong number (*mismatch*) and a number or
+file of another session (*leak*). Times: the *page response* (from the action to the page being
+idle again, by the rule of ``tests.browser.helpers.wait_idle``) and the *server answer* (to the
+end of the script run on the websocket). Also measured: the CPU time of the server, of the browser
+and of everything else; the server's memory (PSS of its process tree) every second and a while
+after the sessions closed; and the sessions, uploads, media and caches the server reports.
 
 Used by ``tests/browser/test_load.py`` (short form, CI) and ``bench/bench_load.py`` (full form).
 """
@@ -41,18 +44,21 @@ from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 from PIL import Image, ImageDraw
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, WebSocket, async_playwright
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 import cnnviz
 from cnnviz import lab
 from cnnviz.analysis import ConfigError, human_count
+
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.helpers import _IDLE, SCREENSHOTS
 
 ROOT = Path(__file__).resolve().parents[2]
 MiB = 2**20
+SERVER = "server answer"  # the times from an action to the end of the script run it caused
 CONV = "Conv & pool arithmetic"
 TOKEN = re.compile(r"load-s(\d+)-\d+")
 EXPLORER_MODELS = {"lenet5": (33, 96), "tinyvgg": (29, 96)}  # model: input sizes to draw from (not the default)
@@ -69,11 +75,7 @@ STATE_JS = """() => { const a = document.querySelector('[data-testid="stApp"]');
   return a ? [a.getAttribute('data-test-connection-state'), a.getAttribute('data-test-script-state')] : null; }"""
 STALE_S = 15  # how long a drawn but wrong number may take to be replaced by the right one
 MAX_SHOTS = 10  # screenshots of the first failures, in artifacts/screenshots/
-WATCH_RUNS_JS = """new MutationObserver(records => {
-  if (records.some(r => r.oldValue === 'running' || r.target.getAttribute('data-test-script-state') === 'running')) {
-    window.__cnnvizSawRun = true; window.__cnnvizIdleSince = null; }
-}).observe(document,
-           {attributes: true, attributeOldValue: true, subtree: true, attributeFilter: ['data-test-script-state']});"""
+RUN_ENDS = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}  # not fragment runs
 IDLE_FOR_JS = "performance.now() - window.__cnnvizIdleSince"
 
 
@@ -116,12 +118,18 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory in bytes of ``pid`` and every process below it (0 once it is gone)."""
+def tree_memory(pid: int) -> int:
+    """Memory in bytes of ``pid`` and every process below it (0 once it is gone): the sum of their
+    PSS (resident memory, pages shared between processes split among them, so that the training
+    runs forked from one process are not counted many times); RSS where PSS cannot be read."""
     total = 0
     for p in _tree(pid):
         try:
-            match = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{p}/status").read_text(), re.M)
+            match = re.search(r"^Pss:\s+(\d+) kB", Path(f"/proc/{p}/smaps_rollup").read_text(), re.M)
+        except OSError:
+            match = None
+        try:
+            match = match or re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{p}/status").read_text(), re.M)
         except OSError:
             continue
         total += int(match.group(1)) * 1024 if match else 0
@@ -172,7 +180,7 @@ def cpu_snapshot(server: int | None) -> tuple[float, float, float]:
 
 
 class MemorySampler:
-    """Samples the server's RSS every ``interval`` seconds while the load runs."""
+    """Samples the server's memory (:func:`tree_memory`) every ``interval`` seconds while the load runs."""
 
     def __init__(self, pid: int | None, interval: float = 1.0) -> None:
         self.pid, self.interval = pid, interval
@@ -180,7 +188,7 @@ class MemorySampler:
         self._task: asyncio.Task | None = None
 
     def sample(self) -> int:
-        value = tree_rss(self.pid) if self.pid else 0
+        value = tree_memory(self.pid) if self.pid else 0
         self.samples.append((time.monotonic(), value))
         return value
 
@@ -252,10 +260,9 @@ class Tally:
 
 
 async def new_context(browser: Browser, timeout_ms: float) -> BrowserContext:
-    """A student's browser context: a laptop-sized window whose pages watch the app's script runs."""
+    """A student's browser context: a laptop-sized window."""
     context = await browser.new_context(viewport={"width": 1280, "height": 720})
     context.set_default_timeout(timeout_ms)
-    await context.add_init_script(WATCH_RUNS_JS)
     return context
 
 
@@ -270,42 +277,65 @@ class Student:
         self.rng = random.Random(seed * 1009 + index)
         self.page: Page | None = None
         self.crashed = False
+        self.runs_done, self.run_ended = 0, 0.0  # script runs that ended, and when the last one did
         self.where = ""  # the page the session is on ("" after a failure: the next action reloads)
         self.kept_explorer: dict[str, str] | None = None  # what the explorer must show after in-app navigation
         self.uploads = 0
-        self.deck = ["explorer"]  # every student checks the explorer first, then draws from shuffled rounds
+        kinds = sorted(set(DECK))
+        shift = index % len(kinds)  # the first round: every action once, each session starting elsewhere
+        self.deck = list(reversed(kinds[shift:] + kinds[:shift]))
 
     # -- plumbing ----------------------------------------------------------------------------------
     async def timed(self, name: str, action: Callable[[], Awaitable[Any]]) -> None:
-        """Do ``action`` (which makes the app run its script), wait until the app is idle again and
-        record the response time under ``name``.
+        """Do ``action`` (which makes the app run its script) and wait until the app is idle again;
+        record the page response under ``name`` and the server's answer under ``SERVER``.
 
-        The idle rule is tests.browser.helpers.wait_idle's (``_IDLE``: 250 ms idle after a run), with
-        the run watched from before the action (``WATCH_RUNS_JS``), so that neither a quick run nor
-        a slow start (an upload, a loaded server) is missed: only a run's end ends the wait.
+        The server's answer is the run's ``script_finished`` message arriving on the websocket. The
+        page is idle by the rule of tests.browser.helpers.wait_idle (``_IDLE``: 250 ms idle after a
+        run), told from here that the run happened: a loaded browser handles a whole run's messages
+        in one go, and then never shows the "running" state that wait_idle looks for.
         """
         self.tally.requests += 1
-        page = self.page
-        await page.evaluate("window.__cnnvizIdleSince = null; window.__cnnvizSawRun = false")
+        page, runs = self.page, self.runs_done
         start = time.monotonic()
         await action()
-        await page.wait_for_function(_IDLE, arg=[self.timeout_ms * 2, 250], timeout=self.timeout_ms, polling=50)
+        while self.runs_done == runs:
+            if time.monotonic() - start > self.timeout_ms / 1000:
+                raise PlaywrightTimeout(f"no script run ended within {self.timeout_ms / 1000:.0f} s")
+            await asyncio.sleep(0.05)
+        self.tally.times.setdefault(SERVER, []).append(self.run_ended - start)
+        await page.evaluate("window.__cnnvizIdleSince = null; window.__cnnvizSawRun = true")
+        await page.wait_for_function(_IDLE, arg=[250, 250], timeout=self.timeout_ms, polling=50)
         idle_for = await page.evaluate(IDLE_FOR_JS) / 1000
         self.tally.times.setdefault(name, []).append(max(0.0, time.monotonic() - start - idle_for))
+
+    def _watch(self, socket: WebSocket) -> None:
+        socket.on("framereceived", self._frame)
+
+    def _frame(self, payload: bytes | str) -> None:
+        """Count the script runs that end (a ForwardMsg ``script_finished``, fragments left out)."""
+        if isinstance(payload, bytes):
+            msg = ForwardMsg.FromString(payload)
+            if msg.WhichOneof("type") == "script_finished" and msg.script_finished in RUN_ENDS:
+                self.runs_done, self.run_ended = self.runs_done + 1, time.monotonic()
 
     async def goto(self, name: str, path: str, **query: Any) -> None:
         url = f"{self.app_url}/{path}" + ("?" + urlencode({k: str(v) for k, v in query.items()}) if query else "")
         self.kept_explorer = None  # a new page load is a new server session: nothing is kept
-        # Back at the navigation's commit, so the wait sees the first run from its start.
+        # Back at the navigation's commit: timed() waits for the end of the new session's first run.
         await self.timed(name, lambda: self.page.goto(url, timeout=self.timeout_ms, wait_until="commit"))
         self.where = path or "home"
 
     async def step_up(self, key: str) -> None:
-        """Click + on the number input whose widget key (its URL key) is ``key``.
-
-        A click commits at once; typing does not until Enter, and under load the page can redraw
-        the input in between and drop what was typed (the driver's problem, not a student's)."""
+        """Click + on the number input whose widget key (its URL key) is ``key``."""
         await self.page.locator(f'.st-key-{key} [data-testid="stNumberInputStepUp"]').click()
+
+    async def type_number(self, key: str, value: int) -> None:
+        """Type ``value`` into the number input whose widget key is ``key`` and press Enter
+        (narrow inputs, as the Layer lab's, have no + button)."""
+        field = self.page.locator(f".st-key-{key} input")
+        await field.fill(str(value))
+        await field.press("Enter")
 
     async def check_page(self) -> None:
         """No exception box, traceback, error message, ignored link setting or another session's file."""
@@ -404,7 +434,7 @@ class Student:
         await self.check_page()
         await self.expect_metrics(expected, "layer lab", "layer lab link")
         expected = layer_numbers(h, c, f, k + 1, s, p)
-        await self.timed("layer lab widget", lambda: self.step_up("ll_k"))
+        await self.timed("layer lab widget", lambda: self.type_number("ll_k", k + 1))
         await self.check_page()
         await self.expect_metrics(expected, "layer lab", "layer lab widget")
 
@@ -468,7 +498,7 @@ class Student:
 
     # -- the loop ----------------------------------------------------------------------------------
     def next_action(self) -> tuple[str, Callable[[], Awaitable[None]]]:
-        """Home first (and after a failure); then the explorer, then every action in shuffled rounds."""
+        """Home first (and after a failure); then every action in rounds (shuffled after the first)."""
         if not self.where:
             return "home", lambda: self.goto("home", "")
         if not self.deck:
@@ -503,6 +533,7 @@ class Student:
             await self.page.close()
         self.page, self.crashed = await context.new_page(), False
         self.page.on("crash", lambda _: setattr(self, "crashed", True))
+        self.page.on("websocket", self._watch)
 
     async def _fail(self, action: str, kind: str, message: str) -> None:
         """Count the failure, with the app's state and (for the first few) a screenshot; reload next."""
@@ -535,7 +566,7 @@ async def _warm_up(browser: Browser, app_url: str, timeout_s: float,
     trains) its LeNet-5 weights."""
     context = await new_context(browser, timeout_s * 1000)
     student = Student(-1, browser, app_url, Tally(), 0, timeout_s, 0)
-    student.page = await context.new_page()
+    await student._new_page(context)
     for path, query in visits:
         await student.goto("warm-up", path, **query)
         await student.check_page()
@@ -553,7 +584,7 @@ async def _run(app_url: str, sessions: int, seconds: float, timeout_s: float, af
                                                    args=CHROMIUM_ARGS)
         await _warm_up(browser, app_url, timeout_s)
         state_start = await asyncio.to_thread(server_state, app_url)
-        rss_start = memory.sample()
+        mem_start = memory.sample()
         memory.start()
         cpu_start = cpu_snapshot(pid)
         start = time.monotonic()
@@ -568,7 +599,7 @@ async def _run(app_url: str, sessions: int, seconds: float, timeout_s: float, af
         wall = time.monotonic() - start
         cpu = [b - a for a, b in zip(cpu_start, cpu_snapshot(pid))]
         await memory.stop()
-        rss_end = memory.sample()
+        mem_end = memory.sample()
         state_end = await asyncio.to_thread(server_state, app_url)
         if after_s:
             # Streamlit keeps a closed tab's session for reconnection (server.disconnectedSessionTTL,
@@ -576,9 +607,10 @@ async def _run(app_url: str, sessions: int, seconds: float, timeout_s: float, af
             await asyncio.sleep(max(0.0, after_s - 10))
             await _warm_up(browser, app_url, timeout_s, WARM_UP[:1])
             await asyncio.sleep(min(10.0, after_s))
-        rss_after = memory.sample()
+        mem_after = memory.sample()
         state_after = await asyncio.to_thread(server_state, app_url)
         await browser.close()
+    server = tally.times.pop(SERVER, [])
     times = [t for ts in tally.times.values() for t in ts]
     kinds = {name: sum(1 for f in tally.failures if f[2] == kind) for kind, name in KINDS.items()}
     mid = [v for t, v in memory.samples if t <= start + wall / 2]
@@ -588,6 +620,7 @@ async def _run(app_url: str, sessions: int, seconds: float, timeout_s: float, af
         **kinds,
         "failures": [f"session {s} {a}: {k}: {m}" for s, a, k, m in tally.failures[:20]],
         "p50_s": _quantile(times, 0.50), "p95_s": _quantile(times, 0.95), "max_s": _quantile(times, 1.0),
+        "server_p50_s": _quantile(server, 0.50), "server_p95_s": _quantile(server, 0.95),
         "by_action": {name: {"n": len(ts), "p50_s": _quantile(ts, 0.5), "p95_s": _quantile(ts, 0.95)}
                       for name, ts in sorted(tally.times.items())},
         "training_runs": len(tally.jobs), "training_p50_s": _quantile(tally.jobs, 0.5, 1),
@@ -595,9 +628,9 @@ async def _run(app_url: str, sessions: int, seconds: float, timeout_s: float, af
         "cpu_server_s": round(cpu[0]), "cpu_browser_s": round(cpu[1]),
         "server_cpu_per_request_s": round(cpu[0] / tally.requests, 2) if tally.requests else None,
         "cpu_other_s": round(max(0.0, cpu[2] - cpu[0] - cpu[1])), "cpu_available_s": round(wall * (os.cpu_count() or 1)),
-        "server_pid": pid, "rss_start_mb": round(rss_start / MiB), "rss_mid_mb": round(max(mid, default=0) / MiB),
-        "rss_peak_mb": round(max((v for _, v in memory.samples), default=0) / MiB),
-        "rss_end_mb": round(rss_end / MiB), "rss_after_mb": round(rss_after / MiB), "after_s": after_s,
+        "server_pid": pid, "mem_start_mb": round(mem_start / MiB), "mem_mid_mb": round(max(mid, default=0) / MiB),
+        "mem_peak_mb": round(max((v for _, v in memory.samples), default=0) / MiB),
+        "mem_end_mb": round(mem_end / MiB), "mem_after_mb": round(mem_after / MiB), "after_s": after_s,
         "server_state": {"start": state_start, "end": state_end, "after": state_after},
     }
 
@@ -633,7 +666,8 @@ def report(result: dict[str, Any]) -> str:
         f"requests {r['requests']}, errors {r['errors']} (error or exception shown {r['page_errors']}, timeouts "
         f"{r['timeouts']}, wrong numbers "
         f"{r['mismatches']}, another session's results {r['leaks']})",
-        f"page response p50 {r['p50_s']} s, p95 {r['p95_s']} s, max {r['max_s']} s",
+        f"page response p50 {r['p50_s']} s, p95 {r['p95_s']} s, max {r['max_s']} s (server answer p50 "
+        f"{r['server_p50_s']} s, p95 {r['server_p95_s']} s)",
         "  " + "; ".join(f"{name}: {v['n']} x, p50 {v['p50_s']} s, p95 {v['p95_s']} s"
                          for name, v in r["by_action"].items()),
         f"training runs {r['training_runs']}: Train to result p50 {r['training_p50_s']} s, max "
@@ -641,9 +675,9 @@ def report(result: dict[str, Any]) -> str:
         f"CPU seconds: server {r['cpu_server_s']} ({r['server_cpu_per_request_s']} per request), browser and driver "
         f"{r['cpu_browser_s']}, other processes {r['cpu_other_s']}, of {r['cpu_available_s']} available "
         f"({r['cpu_cores']} cores x wall time)",
-        f"server RSS (pid {r['server_pid']}): start {r['rss_start_mb']} MiB, peak {r['rss_peak_mb']} MiB "
-        f"(first half {r['rss_mid_mb']} MiB), end {r['rss_end_mb']} MiB, {r['after_s']:.0f} s after the sessions "
-        f"closed {r['rss_after_mb']} MiB",
+        f"server memory (PSS of its process tree, pid {r['server_pid']}): start {r['mem_start_mb']} MiB, peak {r['mem_peak_mb']} MiB "
+        f"(first half {r['mem_mid_mb']} MiB), end {r['mem_end_mb']} MiB, {r['after_s']:.0f} s after the sessions "
+        f"closed {r['mem_after_mb']} MiB",
     ]
     for when, state in r["server_state"].items():
         if state:

@@ -55,6 +55,7 @@ def test_augmentation_one_method_and_upload(app_url: str, page: Page, tmp_path: 
     picture = tmp_path / "stripes.png"
     arr = np.zeros((90, 120, 3), dtype=np.uint8)
     arr[:, ::20] = (255, 200, 0)
+    arr[10:40, 10:50] = (40, 120, 255)  # a block at the top left: a mirror moves it
     Image.fromarray(arr).save(picture)
     goto(page, app_url, "augment", ag_src="upload", ag_m="flip")
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(picture))

@@ -82,4 +82,20 @@ def test_experiment_overfit_tiny_subset(app_url: str, page: Page) -> None:
     wait_idle(page)
     assert_no_exception(page)
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)  # training and validation curves
+    page.mouse.move(0, 0)  # no tooltip over the table
     screenshot(page, "training-experiment-overfit")
+
+
+def test_plain_vs_residual_shows_gradients_at_initialisation(app_url: str, page: Page) -> None:
+    # computing the four nets' gradients takes a few seconds (minutes on a busy machine): no 60 s goto wait
+    page.goto(f"{app_url}/training?tr_part=Experiments&tr_exp=plain_vs_residual")
+    title = "Gradient norm per layer at initialisation, batch norm off"
+    expect(page.get_by_text(title)).to_be_visible(timeout=180_000)
+    wait_idle(page, timeout=180_000)
+    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(1)  # the settings of the four runs
+    page.locator('[data-testid="stCheckbox"]').filter(has=page.get_by_label("Batch norm in the nets")).locator(
+        "label").click()
+    expect(page.get_by_text(title.replace("off", "on"))).to_be_visible(timeout=180_000)
+    wait_idle(page, timeout=180_000)
+    assert_no_exception(page)
+    screenshot(page, "training-experiment-gradients-at-init")
