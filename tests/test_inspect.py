@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -367,9 +368,11 @@ def test_imagenet_weights_from_the_hub_cache(name: str, tmp_path, monkeypatch: p
         assert torch.allclose(loaded.model(x), reference.eval()(x), atol=1e-4)
 
 
-def test_demo_is_trained_once_and_checkpoints_are_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_is_trained_once_and_checkpoints_are_listed(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
     from cnnviz.train import TrainingRun, save_checkpoint
 
+    monkeypatch.setenv("CNNVIZ_HOME", str(tmp_path))  # a home of its own: other tests may have made the demo
     monkeypatch.setattr(weights, "DEMO_EPOCHS", 1)
     before = weights.find("lenet5", "mnist")
     assert before.trained and before.input.input_shape == (1, 28, 28) and "first use" in before.note

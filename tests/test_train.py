@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,12 @@ def test_stop_ends_within_one_batch_and_keeps_what_was_learned() -> None:
 
 def test_isolated_run_trains_in_a_child_process_and_mirrors_it(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("CNNVIZ_HOME", str(tmp_path))
+    # as in a Streamlit server, __main__ is a page script; the child must not run it
+    page = tmp_path / "page.py"
+    page.write_text("raise SystemExit('a page script ran in the training process')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", main)
     run = IsolatedRun(**TINY, autosave=True).start()
     assert run.wait(180) and run.status == "finished", run.error
     assert [s["step"] for s in run.history.steps] == list(range(1, 9)) and len(run.history.epochs) == 2

@@ -15,6 +15,7 @@ import io
 import multiprocessing
 import threading
 import time
+from multiprocessing import spawn
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -26,6 +27,7 @@ from cnnviz.train.run import TrainingRun
 
 POLL_S = 0.1
 _LOCK = threading.Lock()
+_START_LOCK = threading.Lock()
 _CONTEXT: Any = None
 
 
@@ -42,6 +44,31 @@ def context() -> Any:
         return _CONTEXT
 
 
+def start_process(proc: Any) -> None:
+    """Start ``proc`` without the child importing the parent's ``__main__`` first.
+
+    multiprocessing makes a new child re-run the parent's main script as ``__mp_main__``.
+    In a Streamlit server (and under its ``AppTest``) ``sys.modules["__main__"]`` is the page
+    script that ran last, so every training process would run a page before training, and
+    some pages fail outside Streamlit. The children here need nothing from ``__main__``:
+    their target lives in this module.
+    """
+    with _START_LOCK:
+        original = spawn.get_preparation_data
+
+        def without_main(name: str) -> dict[str, Any]:
+            data = original(name)
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+            return data
+
+        spawn.get_preparation_data = without_main
+        try:
+            proc.start()
+        finally:
+            spawn.get_preparation_data = original
+
+
 def _noop() -> None:
     """A child that does nothing: starting it starts the forkserver (and its imports)."""
 
@@ -50,7 +77,7 @@ def warm_up() -> None:
     """Start the process machinery in the background, so the first run does not wait for imports."""
     def start() -> None:
         proc = context().Process(target=_noop, daemon=True)
-        proc.start()
+        start_process(proc)
         proc.join()
 
     threading.Thread(target=start, name="cnnviz-warm-up", daemon=True).start()
@@ -125,7 +152,7 @@ class IsolatedRun(TrainingRun):
         self.phase = "starting a training process"
         proc = ctx.Process(target=_child, args=(self.config, self.threads, send, stop), daemon=True,
                            name="cnnviz-training")
-        proc.start()
+        start_process(proc)
         send.close()
         started = False
         try:

@@ -67,10 +67,10 @@ def job_panel(key: str, button: str, make: Callable[[], T.Background], show: Cal
         elif job.done and job.kwargs != settings:
             st.caption("The settings changed since this result: press the button to run again.")
 
-    @st.fragment(run_every=POLL_S if busy else None)
+    @st.fragment(run_every=POLL_S)
     def live() -> None:
         job = st.session_state.get(key)
-        if job is None or (job.done and not busy):
+        if job is None:
             return
         if job.status == "queued":
             st.info(f"Waiting for a free slot: number {manager().position(job)} in line (this machine runs "
@@ -82,15 +82,17 @@ def job_panel(key: str, button: str, make: Callable[[], T.Background], show: Cal
         else:
             st.rerun()  # one full rerun draws the result and stops this polling
 
-    live()
-    if job is not None and job.done:
-        if job.status == "failed":
-            st.error(f"{button} failed: {job.error}", icon="⚠️")
-        elif job.status == "stopped":
-            st.warning("Stopped before the end.")
-        elif job.result is not None:
-            st.caption(f"Finished in {job.seconds:.1f} s.")
-            show(job.result)
+    if busy:  # polled only while the job runs; a fragment that draws nothing could blank what follows it
+        live()
+    elif job is not None:
+        with st.container():
+            if job.status == "failed":
+                st.error(f"{button} failed: {job.error}", icon="⚠️")
+            elif job.status == "stopped":
+                st.warning("Stopped before the end.")
+            elif job.result is not None:
+                st.caption(f"Finished in {job.seconds:.1f} s.")
+                show(job.result)
 
 
 # ---------------------------------------------------------------------------------------------

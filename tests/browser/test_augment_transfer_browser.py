@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.helpers import assert_no_exception, click_button, goto, screenshot, select_option, wait_idle
 
@@ -36,7 +37,15 @@ def _code(page: Page):  # noqa: ANN202 - a Locator
 def _run(page: Page, button: str, result_text: str) -> None:
     """Click ``button``, wait for the job to finish, and check the result shows ``result_text``."""
     click_button(page, button)
-    _main(page).get_by_text(re.compile(r"^Finished in [\d.]+ s\.$")).wait_for(timeout=RESULT_TIMEOUT)
+    finished = _main(page).get_by_text(re.compile(r"^Finished in [\d.]+ s\.$"))
+    ended = _main(page).get_by_text(re.compile(r"^(Finished in [\d.]+ s\.|Stopped before the end\.|.* failed: .*)$"))
+    try:
+        ended.first.wait_for(timeout=RESULT_TIMEOUT)
+    except PlaywrightTimeout:
+        screenshot(page, f"timeout-{button.lower().replace(' ', '-')}")
+        raise AssertionError(f"{button!r} did not end in {RESULT_TIMEOUT / 1000:.0f} s; the page shows:\n"
+                             f"{_main(page).inner_text()[:3000]}") from None
+    assert finished.count() == 1, f"{button!r} did not finish: {ended.first.inner_text()}"
     wait_idle(page)
     assert_no_exception(page)
     expect(_main(page).get_by_text(result_text, exact=True).first).to_be_visible()
