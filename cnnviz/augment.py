@@ -315,6 +315,13 @@ def _pca_colour(p: dict, ctx: Context) -> list[Call]:
 
 _PAD_MODES = ("constant", "edge", "reflect", "symmetric")
 
+
+def _padding_params(fill: str, tip: str = "") -> tuple[Param, Param]:
+    """The border of cropping and padding: its width (a fraction of the shorter side) and its fill."""
+    return (Param("padding", "Padding (fraction of the side)", 0.125, 0.0, 0.5, 0.025, tip),
+            Param("padding_mode", "Padding fill", fill, choices=_PAD_MODES))
+
+
 METHODS: dict[str, Method] = {m.key: m for m in (
     Method("flip", "Mirroring / flipping",
            "Mirror the image left-right (and, rarely useful for photos, upside down) at random.",
@@ -323,9 +330,7 @@ METHODS: dict[str, Method] = {m.key: m for m in (
     Method("crop", "Random cropping",
            "Pad the image, then cut a window of the original size at a random place (AlexNet cut 224x224 "
            "windows out of 256x256 images; CIFAR networks pad 4 pixels and crop 32x32).",
-           (Param("padding", "Padding (fraction of the side)", 0.125, 0.0, 0.5, 0.025,
-                  "4/32 = 0.125 is the CIFAR recipe"),
-            Param("padding_mode", "Padding fill", "constant", choices=_PAD_MODES)), _crop),
+           _padding_params("constant", "4/32 = 0.125 is the CIFAR recipe"), _crop),
     Method("scale", "Scaling",
            "Zoom in or out around the centre by a random factor; the size of the picture stays the same.",
            (Param("scale_min", "Smallest factor", 0.8, 0.3, 1.0, 0.05),
@@ -338,8 +343,7 @@ METHODS: dict[str, Method] = {m.key: m for m in (
     Method("pad", "Padding",
            "Add a border (zeros, copied edge pixels, or a mirror of the inside) and resize back to the "
            "original size: the picture shrinks inside its frame. Not random: every sample is the same.",
-           (Param("padding", "Padding (fraction of the side)", 0.125, 0.0, 0.5, 0.025),
-            Param("padding_mode", "Padding fill", "reflect", choices=_PAD_MODES)), _pad),
+           _padding_params("reflect"), _pad),
     Method("rotate", "Rotation", "Rotate by a random angle in [-degrees, degrees]; corners are filled with black.",
            (Param("degrees", "Largest angle (degrees)", 20.0, 0.0, 180.0, 1.0),), _rotate),
     Method("shear", "Shearing", "Slant the image sideways (x) and/or up-down (y) by a random angle.",

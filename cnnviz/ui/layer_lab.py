@@ -36,6 +36,20 @@ def _set(values: dict[str, Any]) -> None:
         st.session_state[key] = value
 
 
+def _number_row(*fields: tuple[Any, ...]) -> list[Any]:
+    """``url_number`` widgets side by side in equal columns; returns their values.
+
+    Each field is ``(label, key, default, min, max)``, optionally followed by a dict of further
+    keyword arguments (``step``, ``help``, ``disabled``, ``widget``...).
+    """
+    values = []
+    for column, field in zip(st.columns(len(fields)), fields):
+        args, kwargs = (field[:-1], field[-1]) if isinstance(field[-1], dict) else (field, {})
+        with column:
+            values.append(url_number(*args, **kwargs))
+    return values
+
+
 def _presets(presets: dict[str, dict[str, Any]], columns: int = 3) -> None:
     """A row of buttons, each loading a worked example of the course (its settings in the tooltip)."""
     cols = st.columns(columns)
@@ -70,21 +84,13 @@ LAYER_PRESETS = {
 
 
 def _layer_widgets(kind: str) -> lab.LayerConfig:
-    c1, c2, c3 = st.columns(3)
-    with c1:
-        h = url_number("Height H1", "ll_h", 32, 1, 4096)
-    with c2:
-        w = url_number("Width W1", "ll_w", 32, 1, 4096)
-    with c3:
-        c = url_number("Depth D1", "ll_c", 3, 1, 4096)
-    c1, c2, c3 = st.columns(3)
-    with c1:
-        f = url_number("Filter size F", "ll_f", 5, 1, 512)
-    with c2:
-        k = url_number("Filters K", "ll_k", 10, 1, 4096, disabled=kind != "conv",
-                       help="Pooling keeps the depth: D2 = D1")
-    with c3:
-        s = url_number("Stride S", "ll_s", 1, 0, 64)
+    h, w, c = _number_row(("Height H1", "ll_h", 32, 1, 4096), ("Width W1", "ll_w", 32, 1, 4096),
+                          ("Depth D1", "ll_c", 3, 1, 4096))
+    f, k, s = _number_row(
+        ("Filter size F", "ll_f", 5, 1, 512),
+        ("Filters K", "ll_k", 10, 1, 4096, dict(disabled=kind != "conv", help="Pooling keeps the depth: D2 = D1")),
+        ("Stride S", "ll_s", 1, 0, 64),
+    )
     c1, c2 = st.columns(2)
     with c1:
         pad_mode = url_select("Padding", "ll_pad", lab.PADDINGS, "number",
@@ -412,17 +418,13 @@ def _c(n: int) -> str:
 
 def _cost_story() -> None:
     st.subheader("The cost of a 5x5 convolution, and the 1x1 bottleneck")
-    c1, c2, c3, c4, c5 = st.columns(5)
-    with c1:
-        size = url_number("Input H = W", "ll_bs", 28, 1, 512)
-    with c2:
-        c_in = url_number("Input depth", "ll_bc", 192, 1, 4096)
-    with c3:
-        f = url_number("Filter size", "ll_bf", 5, 1, 15, step=2)
-    with c4:
-        k = url_number("Filters", "ll_bk", 32, 1, 4096)
-    with c5:
-        mid = url_number("1x1 bottleneck depth", "ll_bm", 16, 1, 4096)
+    size, c_in, f, k, mid = _number_row(
+        ("Input H = W", "ll_bs", 28, 1, 512),
+        ("Input depth", "ll_bc", 192, 1, 4096),
+        ("Filter size", "ll_bf", 5, 1, 15, dict(step=2)),
+        ("Filters", "ll_bk", 32, 1, 4096),
+        ("1x1 bottleneck depth", "ll_bm", 16, 1, 4096),
+    )
     cost = None
     with friendly_errors("Bottleneck"):
         cost = _cached("bottleneck_cost", size, c_in, k, f, mid)
@@ -451,11 +453,7 @@ def _cost_story() -> None:
 
 def _residual() -> None:
     st.subheader("ResNet's bottleneck block: 1x1 down, 3x3, 1x1 up")
-    c1, c2 = st.columns(2)
-    with c1:
-        ch = url_number("Block depth", "ll_rc", 256, 1, 4096)
-    with c2:
-        mid = url_number("Bottleneck depth", "ll_rm", 64, 1, 4096)
+    ch, mid = _number_row(("Block depth", "ll_rc", 256, 1, 4096), ("Bottleneck depth", "ll_rm", 64, 1, 4096))
     r = None
     with friendly_errors("ResNet bottleneck"):
         r = _cached("resnet_bottleneck", ch, mid)
@@ -509,13 +507,8 @@ def _inception() -> None:
 
 def _stack() -> None:
     st.subheader("Three 3x3 layers see as much as one 7x7 layer")
-    c1, c2, c3 = st.columns(3)
-    with c1:
-        ch = url_number("Channels C", "ll_vc", 64, 1, 4096)
-    with c2:
-        n = url_number("Stacked layers", "ll_vn", 3, 1, 50)
-    with c3:
-        k = url_number("Their filter size", "ll_vk", 3, 1, 15)
+    ch, n, k = _number_row(("Channels C", "ll_vc", 64, 1, 4096), ("Stacked layers", "ll_vn", 3, 1, 50),
+                           ("Their filter size", "ll_vk", 3, 1, 15))
     r = None
     with friendly_errors("Stack"):
         r = _cached("stack_vs_single", ch, n, k)
@@ -700,11 +693,8 @@ def _numbers(text: str, what: str) -> np.ndarray:
 
 def _dropout() -> None:
     st.subheader("Dropout")
-    c1, c2 = st.columns(2)
-    with c1:
-        keep = url_number("Keep probability p", "ll_keep", 0.5, 0.05, 1.0, step=0.05, widget="slider")
-    with c2:
-        seed = url_number("Random mask (seed)", "ll_dseed", 0, 0, 9999)
+    keep, seed = _number_row(("Keep probability p", "ll_keep", 0.5, 0.05, 1.0, dict(step=0.05, widget="slider")),
+                             ("Random mask (seed)", "ll_dseed", 0, 0, 9999))
     demo = lab.dropout_demo(DROPOUT_UNITS, keep, seed)
     units = [f"a{i + 1}" for i in range(len(DROPOUT_UNITS))]
     fig = go.Figure([
@@ -761,15 +751,8 @@ def _lrn() -> None:
 
 def _fully_connected() -> None:
     st.subheader("Flatten and fully connected")
-    c1, c2, c3, c4 = st.columns(4)
-    with c1:
-        h = url_number("H", "ll_fh", 32, 1, 1024)
-    with c2:
-        w = url_number("W", "ll_fw", 32, 1, 1024)
-    with c3:
-        c = url_number("D", "ll_fc", 3, 1, 4096)
-    with c4:
-        n = url_number("Outputs", "ll_fn", 10, 1, 100_000)
+    h, w, c, n = _number_row(("H", "ll_fh", 32, 1, 1024), ("W", "ll_fw", 32, 1, 1024), ("D", "ll_fc", 3, 1, 4096),
+                             ("Outputs", "ll_fn", 10, 1, 100_000))
     fc = None
     with friendly_errors("Fully connected"):
         fc = _cached("fully_connected", h, w, c, n)

@@ -14,13 +14,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
 
 from cnnviz.analysis.errors import ConfigError
-from cnnviz.zoo.base import ACTIVATIONS, ZooModel, make_activation
+from cnnviz.zoo.base import ACTIVATIONS, ZooModel, fc_classifier, make_activation
 from cnnviz.zoo.registry import PaperFacts, Setting, register
 
 
@@ -114,15 +114,7 @@ class AlexNet(ZooModel):
         else:
             self.avgpool = None
             # The papers: "dropout in the first two fully-connected layers" (on their outputs).
-            self.classifier = nn.Sequential(
-                nn.Linear(channels * size * size, hidden),
-                make_activation(activation),
-                nn.Dropout(p=dropout),
-                nn.Linear(hidden, hidden),
-                make_activation(activation),
-                nn.Dropout(p=dropout),
-                nn.Linear(hidden, num_classes),
-            )
+            self.classifier = fc_classifier(channels * size * size, hidden, num_classes, activation, dropout)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(x)
@@ -180,9 +172,7 @@ _ALEXNET_FACTS = PaperFacts(
     settings=(_ACTIVATION, _DROPOUT, _WIDTH, _POOLING),
     facts=_ALEXNET_FACTS,
 )
-def alexnet(
-    *, in_channels: int, input_size: int, num_classes: int, activation: str, dropout: float, width_mult: float, pooling: str
-) -> AlexNet:
+def alexnet(*, width_mult: float, **settings: Any) -> AlexNet:
     w = partial(_width, width_mult=width_mult)
     convs = [
         ConvCfg(w(64), 11, stride=4, padding=2, pool=True),
@@ -191,16 +181,13 @@ def alexnet(
         ConvCfg(w(256), 3, padding=1),
         ConvCfg(w(256), 3, padding=1, pool=True),
     ]
-    return AlexNet(
-        convs,
-        in_channels=in_channels,
-        input_size=input_size,
-        num_classes=num_classes,
-        hidden=w(4096),
-        activation=activation,
-        pooling=pooling,
-        dropout=dropout,
-    )
+    return AlexNet(convs, hidden=w(4096), **settings)
+
+
+def _paper_alexnet(convs: Sequence[ConvCfg], width_mult: float, **settings: Any) -> AlexNet:
+    """An AlexNet as the 2012 and 2013 papers built it: no adaptive pooling (the flatten size
+    follows from the input size) and fc layers of 4096 units times ``width_mult``."""
+    return AlexNet(convs, hidden=_width(4096, width_mult), adaptive_pool=False, **settings)
 
 
 _PAPER_SETTINGS = (
@@ -230,18 +217,7 @@ _PAPER_SETTINGS = (
     settings=(Setting("two_gpu_split", True, "groups=2 on conv2, conv4 and conv5, as the paper's two-GPU model"), *_PAPER_SETTINGS),
     facts=_ALEXNET_FACTS,
 )
-def alexnet_paper(
-    *,
-    in_channels: int,
-    input_size: int,
-    num_classes: int,
-    two_gpu_split: bool,
-    lrn: bool,
-    activation: str,
-    dropout: float,
-    width_mult: float,
-    pooling: str,
-) -> AlexNet:
+def alexnet_paper(*, two_gpu_split: bool, width_mult: float, **settings: Any) -> AlexNet:
     g = 2 if two_gpu_split else 1
     w = partial(_width, width_mult=width_mult, divisor=g)
     # The paper says 224x224 inputs, but 11x11 stride 4 gives 55x55 only from 227x227.
@@ -252,18 +228,7 @@ def alexnet_paper(
         ConvCfg(w(384), 3, padding=1, groups=g),
         ConvCfg(w(256), 3, padding=1, groups=g, pool=True),
     ]
-    return AlexNet(
-        convs,
-        in_channels=in_channels,
-        input_size=input_size,
-        num_classes=num_classes,
-        hidden=_width(4096, width_mult),
-        activation=activation,
-        pooling=pooling,
-        lrn=lrn,
-        adaptive_pool=False,
-        dropout=dropout,
-    )
+    return _paper_alexnet(convs, width_mult, **settings)
 
 
 CONV345 = {"512-1024-512": (512, 1024, 512), "384-384-256": (384, 384, 256)}
@@ -302,19 +267,7 @@ CONV345 = {"512-1024-512": (512, 1024, 512), "384-384-256": (384, 384, 256)}
         seeds_numbers="AlexNet but CONV1 7x7 stride 2 and CONV3,4,5 with 512, 1024, 512 filters; ImageNet top-5 error 16.4% -> 11.7%",
     ),
 )
-def zfnet(
-    *,
-    in_channels: int,
-    input_size: int,
-    num_classes: int,
-    conv345: str,
-    two_gpu_split: bool,
-    lrn: bool,
-    activation: str,
-    dropout: float,
-    width_mult: float,
-    pooling: str,
-) -> AlexNet:
+def zfnet(*, conv345: str, two_gpu_split: bool, width_mult: float, **settings: Any) -> AlexNet:
     g = 2 if two_gpu_split else 1
     w = partial(_width, width_mult=width_mult, divisor=g)
     c3, c4, c5 = CONV345[conv345]
@@ -325,17 +278,4 @@ def zfnet(
         ConvCfg(w(c4), 3, padding=1, groups=g),
         ConvCfg(w(c5), 3, padding=1, groups=g, pool=True),
     ]
-    return AlexNet(
-        convs,
-        in_channels=in_channels,
-        input_size=input_size,
-        num_classes=num_classes,
-        hidden=_width(4096, width_mult),
-        activation=activation,
-        pooling=pooling,
-        lrn=lrn,
-        norm_after_pool=True,
-        ceil_mode=True,
-        adaptive_pool=False,
-        dropout=dropout,
-    )
+    return _paper_alexnet(convs, width_mult, norm_after_pool=True, ceil_mode=True, **settings)

@@ -1,4 +1,4 @@
-"""What every zoo model shares: the features / head split and the activation switch."""
+"""What every zoo model shares: the features / head split, the activation switch and the classic fc classifier."""
 from __future__ import annotations
 
 import torch
@@ -18,6 +18,20 @@ def make_activation(name: str, inplace: bool = True) -> nn.Module:
     if name == "sigmoid":
         return nn.Sigmoid()
     raise ConfigError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+
+
+def fc_classifier(in_features: int, hidden: int, num_classes: int, activation: str, dropout: float) -> nn.Sequential:
+    """fc6 -> act -> dropout -> fc7 -> act -> dropout -> fc8, the classifier of AlexNet's paper and VGG
+    (dropout on the outputs of the two hidden layers)."""
+    return nn.Sequential(
+        nn.Linear(in_features, hidden),
+        make_activation(activation),
+        nn.Dropout(p=dropout),
+        nn.Linear(hidden, hidden),
+        make_activation(activation),
+        nn.Dropout(p=dropout),
+        nn.Linear(hidden, num_classes),
+    )
 
 
 class ZooModel(nn.Module):

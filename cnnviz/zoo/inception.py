@@ -62,6 +62,47 @@ def _check_transform_input(transform_input: bool, in_channels: int) -> None:
         raise ConfigError(f"transform_input re-normalises the 3 RGB channels; in_channels is {in_channels}")
 
 
+class _InceptionNet(ZooModel):
+    """What GoogLeNet and Inception v3 share: the optional input re-normalisation,
+    torchvision's initialisation and a trunk that collects the auxiliary logits only
+    for ``forward_aux``."""
+
+    head_name = "fc"
+
+    def __init__(self, in_channels: int, transform_input: bool) -> None:
+        super().__init__()
+        _check_transform_input(transform_input, in_channels)
+        self.transform_input = transform_input
+
+    def _init_weights(self, std: float, aux_fc: nn.Module | None = None) -> None:
+        """torchvision's initialisation: truncated normal weights (std ``std``, 0.001 for ``aux_fc``)
+        for the convs and linears, batch norms at the identity."""
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.trunc_normal_(m.weight, mean=0.0, std=0.001 if m is aux_fc else std, a=-2, b=2)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+
+    def _trunk(self, x: Tensor, aux: list[Tensor] | None) -> Tensor:
+        """Stem to last inception module; appends the auxiliary logits to ``aux`` when it is a list."""
+        raise NotImplementedError
+
+    def _features(self, x: Tensor, aux: list[Tensor] | None) -> Tensor:
+        if self.transform_input:
+            x = _transform_input(x)
+        return self._trunk(x, aux)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        return self._features(x, None)
+
+    def _logits_and_aux(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """The main logits and the list of auxiliary logits (for the subclasses' ``forward_aux``)."""
+        aux: list[Tensor] = []
+        x = self._features(x, aux)
+        return self.forward_head(x), aux
+
+
 # --------------------------------------------------------------------------- GoogLeNet
 
 
@@ -141,10 +182,8 @@ class InceptionAux(nn.Module):
         return self.fc2(x)
 
 
-class GoogLeNet(ZooModel):
+class GoogLeNet(_InceptionNet):
     """GoogLeNet (Szegedy et al. 2014): stem, 9 inception modules, global average pool, one FC."""
-
-    head_name = "fc"
 
     def __init__(
         self,
@@ -159,9 +198,7 @@ class GoogLeNet(ZooModel):
         dropout: float = 0.2,
         bottleneck: bool = True,
     ) -> None:
-        super().__init__()
-        _check_transform_input(transform_input, in_channels)
-        self.transform_input = transform_input
+        super().__init__(in_channels, transform_input)
         conv = partial(BasicConv2d, batch_norm=batch_norm, activation=activation)
         block = partial(Inception, conv_block=conv, kernel_5x5=5 if branch_5x5 == "5x5" else 3, bottleneck=bottleneck)
 
@@ -201,18 +238,9 @@ class GoogLeNet(ZooModel):
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(self.inception5b.out_channels, num_classes)
 
-        # torchvision's initialisation.
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                nn.init.trunc_normal_(m.weight, mean=0.0, std=0.01, a=-2, b=2)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
+        self._init_weights(std=0.01)
 
-    def _features(self, x: Tensor, aux: list[Tensor] | None) -> Tensor:
-        """The trunk; appends the auxiliary logits to ``aux`` when it is a list."""
-        if self.transform_input:
-            x = _transform_input(x)
+    def _trunk(self, x: Tensor, aux: list[Tensor] | None) -> Tensor:
         x = self.conv1(x)
         x = self.maxpool1(x)
         if self.lrn1 is not None:
@@ -239,9 +267,6 @@ class GoogLeNet(ZooModel):
         x = self.inception5a(x)
         return self.inception5b(x)
 
-    def forward_features(self, x: Tensor) -> Tensor:
-        return self._features(x, None)
-
     def forward_head(self, x: Tensor) -> Tensor:
         x = self.avgpool(x)
         x = torch.flatten(x, 1)
@@ -256,9 +281,7 @@ class GoogLeNet(ZooModel):
         """
         if self.aux1 is None:
             raise RuntimeError("this GoogLeNet was built with aux_logits=False: it has no auxiliary classifiers")
-        aux: list[Tensor] = []
-        x = self._features(x, aux)
-        return self.forward_head(x), aux
+        return self._logits_and_aux(x)
 
 
 _GOOGLENET_FACTS = PaperFacts(
@@ -474,10 +497,8 @@ class InceptionAuxV3(nn.Module):
         return self.fc(x)
 
 
-class Inception3(ZooModel):
+class Inception3(_InceptionNet):
     """Inception v3 (Szegedy et al. 2015), with torchvision's (TensorFlow's) module names."""
-
-    head_name = "fc"
 
     def __init__(
         self,
@@ -489,9 +510,7 @@ class Inception3(ZooModel):
         activation: str = "relu",
         dropout: float = 0.5,
     ) -> None:
-        super().__init__()
-        _check_transform_input(transform_input, in_channels)
-        self.transform_input = transform_input
+        super().__init__(in_channels, transform_input)
         conv = partial(BasicConv2d, batch_norm=batch_norm, activation=activation)
 
         self.Conv2d_1a_3x3 = conv(in_channels, 32, kernel_size=3, stride=2)
@@ -517,19 +536,9 @@ class Inception3(ZooModel):
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(2048, num_classes)
 
-        # torchvision's initialisation (std 0.1, except 0.001 for the auxiliary FC).
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                std = 0.001 if self.AuxLogits is not None and m is self.AuxLogits.fc else 0.1
-                nn.init.trunc_normal_(m.weight, mean=0.0, std=std, a=-2, b=2)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
+        self._init_weights(std=0.1, aux_fc=self.AuxLogits.fc if self.AuxLogits is not None else None)
 
-    def _features(self, x: Tensor, aux: list[Tensor] | None) -> Tensor:
-        """The trunk; appends the auxiliary logits to ``aux`` when it is a list."""
-        if self.transform_input:
-            x = _transform_input(x)
+    def _trunk(self, x: Tensor, aux: list[Tensor] | None) -> Tensor:
         x = self.Conv2d_1a_3x3(x)
         x = self.Conv2d_2a_3x3(x)
         x = self.Conv2d_2b_3x3(x)
@@ -551,9 +560,6 @@ class Inception3(ZooModel):
         x = self.Mixed_7b(x)
         return self.Mixed_7c(x)
 
-    def forward_features(self, x: Tensor) -> Tensor:
-        return self._features(x, None)
-
     def forward_head(self, x: Tensor) -> Tensor:
         x = self.avgpool(x)
         x = self.dropout(x)
@@ -565,9 +571,7 @@ class Inception3(ZooModel):
         forward returns them as the namedtuple ``InceptionOutputs(logits, aux_logits)``)."""
         if self.AuxLogits is None:
             raise RuntimeError("this Inception v3 was built with aux_logits=False: it has no auxiliary classifier")
-        aux: list[Tensor] = []
-        x = self._features(x, aux)
-        return self.forward_head(x), aux
+        return self._logits_and_aux(x)
 
 
 _INCEPTION_V3_FACTS = PaperFacts(

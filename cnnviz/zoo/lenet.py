@@ -123,28 +123,29 @@ class LeNet5(ZooModel):
         squash_pools = pooling == "subsample"
 
         features: OrderedDict[str, nn.Module] = OrderedDict()
-        features["c1"] = nn.Conv2d(in_channels, 6, 5)
-        if batch_norm:
-            features["bn1"] = nn.BatchNorm2d(6)
-        features["act1"] = _activation(activation)
-        features["s2"] = _pool(pooling, 6)
-        if squash_pools:
-            features["act2"] = _activation(activation)
-        features["c3"] = ConnectionTableConv(C3_TABLE, 5) if paper else nn.Conv2d(6, 16, 5)
-        if batch_norm:
-            features["bn3"] = nn.BatchNorm2d(16)
-        features["act3"] = _activation(activation)
-        features["s4"] = _pool(pooling, 16)
-        if squash_pools:
-            features["act4"] = _activation(activation)
+
+        def conv_layer(n: int, conv: nn.Module, channels: int) -> None:
+            """Layer C<n>: the convolution, its optional batch norm and its activation."""
+            features[f"c{n}"] = conv
+            if batch_norm:
+                features[f"bn{n}"] = nn.BatchNorm2d(channels)
+            features[f"act{n}"] = _activation(activation)
+
+        def pool_layer(n: int, channels: int) -> None:
+            """Layer S<n>: the pooling, squashed in the paper's reading."""
+            features[f"s{n}"] = _pool(pooling, channels)
+            if squash_pools:
+                features[f"act{n}"] = _activation(activation)
+
+        conv_layer(1, nn.Conv2d(in_channels, 6, 5), 6)
+        pool_layer(2, 6)
+        conv_layer(3, ConnectionTableConv(C3_TABLE, 5) if paper else nn.Conv2d(6, 16, 5), 16)
+        pool_layer(4, 16)
 
         classifier: OrderedDict[str, nn.Module] = OrderedDict()
         if paper:
             # C5: 120 maps of 5x5 convs over all 16 S4 maps; 1x1 maps on a 32x32 input.
-            features["c5"] = nn.Conv2d(16, 120, 5)
-            if batch_norm:
-                features["bn5"] = nn.BatchNorm2d(120)
-            features["act5"] = _activation(activation)
+            conv_layer(5, nn.Conv2d(16, 120, 5), 120)
             c5_size = s4 - 4
             flat = 120 * c5_size * c5_size
         else:

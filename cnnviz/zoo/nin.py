@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from functools import partial
+from typing import Any
 
 import torch
 from torch import nn
@@ -121,14 +122,6 @@ class NiN(ZooModel):
         seeds_numbers="1x1 convolutions: 28x28x192 -> CONV 1x1, 32 filters, ReLU -> 28x28x32",
     ),
 )
-def nin(
-    *, in_channels: int, input_size: int, num_classes: int, activation: str, batch_norm: bool, dropout: float, width_mult: float
-) -> NiN:
-    return NiN(
-        in_channels=in_channels,
-        num_classes=num_classes,
-        activation=activation,
-        batch_norm=batch_norm,
-        dropout=dropout,
-        width_mult=width_mult,
-    )
+def nin(*, in_channels: int, input_size: int, num_classes: int, **settings: Any) -> NiN:
+    # Global average pooling makes the net independent of input_size.
+    return NiN(in_channels=in_channels, num_classes=num_classes, **settings)

@@ -72,7 +72,22 @@ class ZeroPadShortcut(nn.Module):
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}, zero-padding"
 
 
-class BasicBlock(nn.Module):
+class _ResidualBlock(nn.Module):
+    """What both blocks share: the end of the forward, where the skip connection adds
+    ``x`` (or its ``downsample``) to the residual branch before the last activation."""
+
+    relu: nn.Module
+    downsample: nn.Module | None
+    skip: bool
+
+    def _add_skip(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        if self.skip:
+            identity = x if self.downsample is None else self.downsample(x)
+            out += identity
+        return self.relu(out)
+
+
+class BasicBlock(_ResidualBlock):
     """Two 3x3 convolutions (ResNet-18/34 and the CIFAR nets), plus the skip connection."""
 
     expansion: int = 1
@@ -100,23 +115,16 @@ class BasicBlock(nn.Module):
         self.skip = skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x
-
         out = self.conv1(x)
         out = self.bn1(out)
         out = self.relu(out)
 
         out = self.conv2(out)
         out = self.bn2(out)
-
-        if self.skip:
-            if self.downsample is not None:
-                identity = self.downsample(x)
-            out += identity
-        return self.relu(out)
+        return self._add_skip(out, x)
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(_ResidualBlock):
     """1x1 reduce, 3x3 (grouped for ResNeXt), 1x1 expand by 4, plus the skip connection.
 
     ``stride_in_1x1=False`` is torchvision's ResNet v1.5 (stride in the 3x3 conv);
@@ -159,8 +167,6 @@ class Bottleneck(nn.Module):
         self.skip = skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x
-
         out = self.conv1(x)
         out = self.bn1(out)
         out = self.relu(out)
@@ -171,12 +177,7 @@ class Bottleneck(nn.Module):
 
         out = self.conv3(out)
         out = self.bn3(out)
-
-        if self.skip:
-            if self.downsample is not None:
-                identity = self.downsample(x)
-            out += identity
-        return self.relu(out)
+        return self._add_skip(out, x)
 
 
 Block = type[BasicBlock] | type[Bottleneck]

@@ -12,6 +12,7 @@ The softmax of the Keras examples is not a layer here: the models output logits 
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 import torch
 from torch import nn
@@ -148,6 +149,10 @@ _COMMON = (
     Setting("batch_norm", False, "BatchNorm after each convolution"),
     Setting("pooling", "max", "Kind of 2x2 pooling after each block", choices=("max", "avg")),
 )
+_HEAD = (
+    Setting("head", "flatten_fc", "flatten_fc = flatten + fc, global_avg = global average pooling + fc", choices=("flatten_fc", "global_avg")),
+    Setting("dropout", 0.0, "Dropout before the final fully connected layer", min=0.0, max=0.9),
+)
 
 
 @register(
@@ -197,8 +202,7 @@ def mlp(
         Setting("width", 16, "Channels of the first block (doubled at each block)", min=1, max=512),
         Setting("blocks", 2, "Number of conv-conv-pool blocks", min=1, max=6),
         *_COMMON,
-        Setting("head", "flatten_fc", "flatten_fc = flatten + fc, global_avg = global average pooling + fc", choices=("flatten_fc", "global_avg")),
-        Setting("dropout", 0.0, "Dropout before the final fully connected layer", min=0.0, max=0.9),
+        *_HEAD,
     ),
     facts=PaperFacts(
         paper="Simonyan & Zisserman, 2014 (VGG), scaled down for small images",
@@ -207,34 +211,8 @@ def mlp(
         seeds_numbers="(Conv x n + MaxPool) x m with 3x3 kernels, here n = 2",
     ),
 )
-def tinyvgg(
-    *,
-    in_channels: int,
-    input_size: int,
-    num_classes: int,
-    width: int,
-    blocks: int,
-    activation: str,
-    batch_norm: bool,
-    pooling: str,
-    head: str,
-    dropout: float,
-) -> ConvPoolNet:
-    return ConvPoolNet(
-        in_channels=in_channels,
-        input_size=input_size,
-        num_classes=num_classes,
-        convs_per_block=2,
-        blocks=blocks,
-        base_channels=width,
-        growth="double",
-        kernel_size=3,
-        activation=activation,
-        batch_norm=batch_norm,
-        pooling=pooling,
-        head=head,
-        dropout=dropout,
-    )
+def tinyvgg(*, width: int, blocks: int, **settings: Any) -> ConvPoolNet:
+    return ConvPoolNet(convs_per_block=2, blocks=blocks, base_channels=width, growth="double", kernel_size=3, **settings)
 
 
 @register(
@@ -255,39 +233,9 @@ def tinyvgg(
         Setting("growth", "double", "Channels per block: double each block or keep constant", choices=("double", "constant")),
         Setting("kernel_size", 3, "Convolution kernel size (odd, same padding)", min=1, max=11),
         *_COMMON,
-        Setting("head", "flatten_fc", "flatten_fc = flatten + fc, global_avg = global average pooling + fc", choices=("flatten_fc", "global_avg")),
-        Setting("dropout", 0.0, "Dropout before the final fully connected layer", min=0.0, max=0.9),
+        *_HEAD,
     ),
     facts=_CONVPOOL_FACTS,
 )
-def convpool(
-    *,
-    in_channels: int,
-    input_size: int,
-    num_classes: int,
-    n: int,
-    m: int,
-    base_channels: int,
-    growth: str,
-    kernel_size: int,
-    activation: str,
-    batch_norm: bool,
-    pooling: str,
-    head: str,
-    dropout: float,
-) -> ConvPoolNet:
-    return ConvPoolNet(
-        in_channels=in_channels,
-        input_size=input_size,
-        num_classes=num_classes,
-        convs_per_block=n,
-        blocks=m,
-        base_channels=base_channels,
-        growth=growth,
-        kernel_size=kernel_size,
-        activation=activation,
-        batch_norm=batch_norm,
-        pooling=pooling,
-        head=head,
-        dropout=dropout,
-    )
+def convpool(*, n: int, m: int, **settings: Any) -> ConvPoolNet:
+    return ConvPoolNet(convs_per_block=n, blocks=m, **settings)

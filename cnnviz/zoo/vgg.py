@@ -11,7 +11,7 @@ from typing import Sequence, Union
 import torch
 from torch import nn
 
-from cnnviz.zoo.base import ACTIVATIONS, ZooModel, make_activation
+from cnnviz.zoo.base import ACTIVATIONS, ZooModel, fc_classifier, make_activation
 from cnnviz.zoo.registry import PaperFacts, Setting, register
 
 # Table 1 of the paper: conv widths, "M" = 2x2 stride-2 max pooling.
@@ -60,15 +60,7 @@ class VGG(ZooModel):
         # into convs): torchvision pools any input to 7x7 so the classifier always fits.
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         hidden = max(1, int(round(hidden * width_mult)))
-        self.classifier = nn.Sequential(
-            nn.Linear(channels * 7 * 7, hidden),
-            make_activation(activation),
-            nn.Dropout(p=dropout),
-            nn.Linear(hidden, hidden),
-            make_activation(activation),
-            nn.Dropout(p=dropout),
-            nn.Linear(hidden, num_classes),
-        )
+        self.classifier = fc_classifier(channels * 7 * 7, hidden, num_classes, activation, dropout)
         # torchvision's initialization.
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
