@@ -45,6 +45,11 @@ def style(fig: go.Figure, title: str, xtitle: str, ytitle: str, height: int = 38
     return fig
 
 
+def duration(seconds: float) -> str:
+    """Seconds as a short label that never rounds a short time to 0.0 s."""
+    return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
+
+
 def job_panel(key: str, button: str, make: Callable[[], T.Background], show: Callable[[Any], None],
               settings: dict[str, Any], hint: str) -> None:
     """A Run button, the job's live progress, and ``show(result)`` once it is done.
@@ -146,7 +151,7 @@ def accuracy_vs_params(result: T.TransferResult) -> go.Figure:
 def time_figure(result: T.TransferResult) -> go.Figure:
     fig = go.Figure(go.Bar(x=[c.title for c in result.cases], y=[c.seconds for c in result.cases],
                            marker_color=[COLORS[c.case] for c in result.cases],
-                           text=[f"{c.seconds:.1f} s" for c in result.cases], textposition="outside"))
+                           text=[duration(c.seconds) for c in result.cases], textposition="outside"))
     return style(fig, "Training time on the target data", "case", "seconds")
 
 
@@ -180,7 +185,7 @@ def show_transfer(result: T.TransferResult) -> None:
     st.plotly_chart(curves_figure(result), config=CONFIG)
     st.dataframe([{"case": c.title, "test accuracy": f"{c.test_accuracy:.1%}",
                    "training accuracy": f"{c.train_accuracy:.1%}", "trainable parameters": f"{c.trainable:,}",
-                   "all parameters": f"{c.total:,}", "learning rate": f"{c.lr:g}", "seconds": f"{c.seconds:.1f}",
+                   "all parameters": f"{c.total:,}", "learning rate": f"{c.lr:g}", "seconds": f"{c.seconds:.3g}",
                    "frozen": ", ".join(c.frozen) or "nothing"} for c in result.cases], hide_index=True)
 
 
