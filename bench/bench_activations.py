@@ -23,6 +23,9 @@ import torch  # noqa: E402
 import cnnviz  # noqa: E402
 from cnnviz.inspect import images, weights  # noqa: E402
 from cnnviz.inspect.activations import activations, channel_stats  # noqa: E402
+from streamlit.logger import set_log_level  # noqa: E402
+
+set_log_level("error")  # the page's st.cache_data functions warn on every call outside a server
 from cnnviz.ui.inside import maps_figure  # noqa: E402
 
 LAYERS = ("features.1", "features.8", "features.15", "features.22", "features.29")  # a ReLU of each stage

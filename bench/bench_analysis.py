@@ -34,7 +34,8 @@ def main() -> None:
     ours, ours_med = best_of(lambda: analyze(model, (3, 224, 224)), 7)
     ref, ref_med = best_of(lambda: torchinfo.summary(model, (1, 3, 224, 224), verbose=0), 3)
     print(f"resnet152 @224: cnnviz.analyze {ours * 1000:.1f} ms (median {ours_med * 1000:.1f}), "
-          f"torchinfo.summary {ref * 1000:.0f} ms (median {ref_med * 1000:.0f}) -> {ref / ours:.0f}x faster")
+          f"torchinfo.summary {ref * 1000:.0f} ms (median {ref_med * 1000:.0f}) -> {ref / ours:.0f}x faster "
+          f"(target 10x: {'OK' if ref / ours >= 10 else 'MISSED'})")
 
     big = cnnviz.build("vgg16", device="meta")
     t, _ = best_of(lambda: analyze(big, (3, 4096, 4096)), 3)

@@ -28,8 +28,13 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import logging  # noqa: E402
+
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
+
+# AppTest has no server runtime, so the cache warns "No runtime found" on every script run
+logging.getLogger("streamlit.runtime.caching.cache_data_api").disabled = True
 
 import cnnviz  # noqa: E402
 

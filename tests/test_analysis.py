@@ -331,13 +331,15 @@ def test_huge_input_never_allocates_activations():
 
 
 def test_model_weights_are_left_alone():
-    model = cnnviz.build("lenet5")
+    model = cnnviz.build("resnet18")
     before = {k: v.clone() for k, v in model.state_dict().items()}
     model.train()
-    analyze(model, (1, 32, 32))
-    assert model.training
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-    assert "forward" not in next(model.modules()).__dict__
+    model.bn1.eval()  # a frozen batch norm, as in transfer learning: it must stay in eval mode
+    modes = {name: m.training for name, m in model.named_modules()}
+    analyze(model, (3, 64, 64))
+    assert {name: m.training for name, m in model.named_modules()} == modes and not model.bn1.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # no batch-norm statistics moved
+    assert all("forward" not in m.__dict__ for m in model.modules())
 
 
 def test_course_notes_state_the_seeds_conventions():

@@ -39,16 +39,19 @@ def analyze(model: nn.Module, input_shape: Sequence[int] | str, *, include_extra
     shape = _parse_shape(input_shape)
     graph = trace(model, shape, dtype)
     rows = make_rows(graph.nodes, include_extra)
-    seen: set[int] = set()
-    params = trainable = param_bytes = 0
-    for p in model.parameters():
-        if id(p) in seen:
-            continue
-        seen.add(id(p))
-        params += p.numel()
-        trainable += p.numel() if p.requires_grad else 0
-        param_bytes += p.numel() * p.element_size()
-    buffer_bytes = sum(b.numel() * b.element_size() for b in model.buffers())
+    seen: set[int] = set()  # shared weights count once
+    params = trainable = param_bytes = buffer_bytes = 0
+    for module in model.modules():  # one walk for both (each of .parameters() and .buffers() is a walk)
+        for p in module._parameters.values():
+            if p is not None and id(p) not in seen:
+                seen.add(id(p))
+                params += p.numel()
+                trainable += p.numel() if p.requires_grad else 0
+                param_bytes += p.numel() * p.element_size()
+        for b in module._buffers.values():
+            if b is not None and id(b) not in seen:
+                seen.add(id(b))
+                buffer_bytes += b.numel() * b.element_size()
     unknown = tuple(r.name for r in rows if r.macs is None)
     macs = sum(r.macs or 0 for r in rows)
     extra = sum(r.extra_flops or 0 for r in rows)

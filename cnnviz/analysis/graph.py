@@ -186,22 +186,27 @@ class _Tracer:
             return 0, 0
         self.counted.add(id(module))
         total = trainable = 0
-        for p in module.parameters(recurse=False):
-            total += p.numel()
-            trainable += p.numel() if p.requires_grad else 0
+        for p in module._parameters.values():
+            if p is not None:
+                total += p.numel()
+                trainable += p.numel() if p.requires_grad else 0
         return total, trainable
 
     # -- leaf layers -------------------------------------------------------
     def leaf_stub(self, name: str, module: nn.Module, rule: Callable[..., LayerMath]) -> Callable:
         def stub(*args: Any, **kwargs: Any) -> torch.Tensor:
+            # nothing here is a traced operation: without the recorder, shape and dtype lookups stay cheap
+            with torch._C.DisableTorchFunction():
+                return body(*args, **kwargs)
+
+        def body(*args: Any, **kwargs: Any) -> torch.Tensor:
             x = args[0] if args else next(iter(kwargs.values()))
             if not isinstance(x, torch.Tensor):
                 raise ConfigError(f"{name} ({type(module).__name__}): expected a tensor input")
             src = self.lookup(x)
             shape = tuple(x.shape[1:])
             lm = rule(name, module, shape)
-            with self.leaf():
-                out = torch.empty((x.shape[0], *lm.out_shape), device="meta", dtype=x.dtype)
+            out = torch.empty((x.shape[0], *lm.out_shape), device="meta", dtype=x.dtype)
             in_rf = src.rf if src else rfm.IDENTITY
             rf = _apply(in_rf, lm.window, lm.is_global)
             params, trainable = self._params(module)
@@ -392,25 +397,30 @@ def trace(model: nn.Module, input_shape: Shape, dtype: torch.dtype = torch.float
     tracer = _Tracer(model, dtype_bytes)
     patched: list[nn.Module] = []
     with _lock:  # the stubs are set on the module instances: one trace of a model at a time
-        was_training = model.training
+        modes: list[tuple[nn.Module, bool]] = []
         gc_was_enabled = gc.isenabled()
         gc.disable()  # a trace makes many small objects; a collection in the middle triples its time
         try:
+            # The stubs and the eval mode are written into each module's __dict__ directly:
+            # nn.Module.__setattr__ and .eval() cost milliseconds on a 500-module net.
             for name, module in model.named_modules():
                 rule = rule_for(module)
                 forward = module.forward
                 if rule is not None:
-                    module.forward = tracer.leaf_stub(name, module, rule)
+                    stub = tracer.leaf_stub(name, module, rule)
                 elif (len(module._modules) == 0 and module is not model
                       and (next(module.parameters(recurse=False), None) is not None
                            or next(module.buffers(recurse=False), None) is not None)):
                     # a custom layer with weights: its MACs are unknown. A custom layer without
                     # weights (a shortcut that slices and pads, say) is traced through instead.
-                    module.forward = tracer.opaque(name, module, forward)
+                    stub = tracer.opaque(name, module, forward)
                 else:
-                    module.forward = tracer.container(name, module, forward)
+                    stub = tracer.container(name, module, forward)
+                module.__dict__["forward"] = stub
                 patched.append(module)
-            model.eval()
+                if module.training:
+                    modes.append((module, True))
+                    module.__dict__["training"] = False
             x = torch.empty((1, *input_shape), device="meta", dtype=dtype)
             tracer.track(x, -1, rfm.IDENTITY)
             with torch.no_grad(), _Recorder(tracer):
@@ -423,7 +433,8 @@ def trace(model: nn.Module, input_shape: Shape, dtype: torch.dtype = torch.float
         finally:
             for module in patched:
                 module.__dict__.pop("forward", None)
-            model.train(was_training)
+            for module, training in modes:
+                module.__dict__["training"] = training
             if gc_was_enabled:
                 gc.enable()
     tracer.graph.input_shape = tuple(input_shape)
