@@ -291,7 +291,7 @@ def ensemble_figure(r: E.EnsembleResult) -> go.Figure:
     fig.add_hline(y=r.mean_member_accuracy * 100, line_dash="dash",
                   annotation_text=f"average network {r.mean_member_accuracy:.1%}")
     lo = min(values) - 3
-    return style(fig, "Each network and their ensemble (mean of softmax probabilities)", "",
+    return style(fig, "Each network and the ensemble<br><sup>the ensemble averages their softmax probabilities</sup>", "",
                  "test accuracy (%)", yaxis_range=[max(0, lo), min(100, max(values) + 2)])
 
 
