@@ -14,59 +14,15 @@ import argparse
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.browser.loadtest import report, run_load  # noqa: E402
-
-STARTUP_S = 120
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(home: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    """``scripts/serve`` on a free port; returns the process (leading its own group) and the URL."""
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "ADDRESS": "127.0.0.1", "PYTHON": sys.executable,
-           "CNNVIZ_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    with log.open("wb") as out:
-        server = subprocess.Popen([str(ROOT / "scripts" / "serve")], cwd=ROOT, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the app exited with code {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as reply:
-                if reply.read().decode().strip() == "ok":
-                    return server, url
-        except OSError:
-            time.sleep(0.25)
-    stop_server(server)
-    raise SystemExit(f"the app was not healthy after {STARTUP_S} s:\n{log.read_text()[-3000:]}")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+from tests.browser.server import ServerError, serve  # noqa: E402
 
 
 def main() -> int:
@@ -85,18 +41,18 @@ def main() -> int:
         parser.error("--sessions must be at least 1, --seconds and --timeout positive, the others >= 0")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out
     with tempfile.TemporaryDirectory(prefix="cnnviz-load-") as tmp:
-        server, url = start_server(Path(tmp) / "home", Path(tmp) / "streamlit.log")
         try:
-            print(f"server {url} (pid {server.pid}), load average {os.getloadavg()[0]:.1f} on "
-                  f"{os.cpu_count()} cores")
-            alone = None
-            if args.reference_seconds:
-                alone = run_load(url, 1, args.reference_seconds, args.timeout, after_s=0)
-                print("== one student alone (the reference)\n" + report(alone))
-            result = run_load(url, args.sessions, args.seconds, args.timeout, after_s=args.after)
-            print(f"== {args.sessions} students at once\n" + report(result))
-        finally:
-            stop_server(server)
+            with serve(Path(tmp) / "home", Path(tmp) / "streamlit.log") as (server, url):
+                print(f"server {url} (pid {server.pid}), load average {os.getloadavg()[0]:.1f} on "
+                      f"{os.cpu_count()} cores")
+                alone = None
+                if args.reference_seconds:
+                    alone = run_load(url, 1, args.reference_seconds, args.timeout, after_s=0)
+                    print("== one student alone (the reference)\n" + report(alone))
+                result = run_load(url, args.sessions, args.seconds, args.timeout, after_s=args.after)
+                print(f"== {args.sessions} students at once\n" + report(result))
+        except ServerError as exc:
+            raise SystemExit(str(exc)) from None
     if alone is not None and alone["requests"] and result["requests"]:
         print(f"slowdown against one student: p50 x{result['p50_s'] / alone['p50_s']:.1f}, "
               f"p95 x{result['p95_s'] / alone['p95_s']:.1f}; throughput "

@@ -9,16 +9,13 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz import augment as A
 from cnnviz.inspect.images import photo
+from tests.app.pages import open_page
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "augment.py")
 
 
 def _page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
+    at = open_page(PAGE, 120, **query)
     assert not at.error, [e.value for e in at.error]
     return at
 

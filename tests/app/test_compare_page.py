@@ -10,17 +10,13 @@ from streamlit.testing.v1 import AppTest
 
 import cnnviz
 from cnnviz.analysis import human_count
+from tests.app.pages import open_page
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "compare.py")
 
 
 def page(**query: Any) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = str(value)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, 60, **query)
 
 
 def totals(at: AppTest) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import cnnviz
 from cnnviz.analysis import Report, human_count
 from cnnviz.ui.explorer import short_bytes
 from cnnviz.zoo import Setting
+from tests.app.pages import open_page
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "explorer.py")
@@ -21,12 +22,7 @@ TABS = ("Network", "Layer table", "Charts", "Export")
 
 
 def page(**query: Any) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = str(value)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, 60, **query)
 
 
 def metrics(at: AppTest) -> dict[str, str]:

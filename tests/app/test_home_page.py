@@ -11,18 +11,14 @@ from torchvision.models import get_model_weights, list_models
 
 from cnnviz.ui.home import COURSE, available_pages
 from cnnviz.zoo import list_models as zoo_models
+from tests.app.pages import open_page
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 
 
 def _app(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(APP, 120, **query)
 
 
 def _figures(at: AppTest) -> list[dict]:

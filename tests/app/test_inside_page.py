@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 import cnnviz
 from cnnviz.inspect import weights
+from tests.app.pages import open_page
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "inside.py")
@@ -24,12 +25,7 @@ def quick_demo(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def page(**query: Any) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    for key, value in query.items():
-        at.query_params[key] = str(value)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, 180, **query)
 
 
 def charts(at: AppTest) -> list:

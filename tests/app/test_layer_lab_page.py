@@ -10,16 +10,13 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
+from tests.app.pages import open_page
+
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "layer_lab.py")
 
 
 def _page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, 60, **query)
 
 
 def _metrics(at: AppTest) -> dict[str, str]:

@@ -7,17 +7,13 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.ui.training import EXP, RUN
+from tests.app.pages import open_page
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "training.py")
 
 
 def _page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, 120, **query)
 
 
 def _button(at: AppTest, label: str):

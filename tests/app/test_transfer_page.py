@@ -6,17 +6,13 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from cnnviz import transfer as T
+from tests.app.pages import open_page
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "transfer.py")
 
 
 def _page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return open_page(PAGE, 120, **query)
 
 
 def _click_and_wait(at: AppTest, label: str, key: str):  # noqa: ANN202 - the finished job

@@ -2,30 +2,14 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
 
 import onnx
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 import cnnviz
 from cnnviz.analysis import human_count
 from tests.browser.helpers import (assert_no_exception, goto, metric_value, screenshot, select_option, set_number,
                                    toggle, wait_idle)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def navigation_ready(app_url: str, browser: Browser) -> Iterator[None]:
-    """Open the home page once before the deep links below.
-
-    Until one session has run app.py (and its st.navigation), Streamlit serves a deep link such as
-    /explorer by running pages/explorer.py on its own (the old pages/ folder mode): no navigation,
-    no lecture-mode toggle, no wide layout.
-    """
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    goto(context.new_page(), app_url)
-    context.close()
-    yield
 
 
 def set_number_by_key(page: Page, key: str, value: float) -> None:

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
 
-import pytest
 import torchvision
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from torchvision.models import get_model_weights
 
@@ -14,15 +12,6 @@ from cnnviz import lab
 from cnnviz.zoo import list_models as zoo_models
 from tests.browser.helpers import (assert_no_exception, click_button, goto, screenshot, select_option, set_number,
                                    toggle, wait_idle)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def navigation_ready(app_url: str, browser: Browser) -> Iterator[None]:
-    """Open the home page once, so the app's st.navigation is in place before any deep link."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    goto(context.new_page(), app_url)
-    context.close()
-    yield
 
 
 def latex(page: Page) -> str:

@@ -3,26 +3,16 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Iterator
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import assert_no_exception, goto, screenshot, wait_idle
 
 FIRST_USE_MS = 300_000  # the first page trains the offline LeNet-5 demo and loads the models
 MAPS = ".st-key-in_maps_chart .heatmaplayer image"
 RF_CAPTION = re.compile(r"input rows (-?\d+) to (-?\d+) and columns (-?\d+) to (-?\d+)")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def navigation_ready(app_url: str, browser: Browser) -> Iterator[None]:
-    """Open the home page once: until app.py has run, a deep link runs the page without the navigation."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    goto(context.new_page(), app_url)
-    context.close()
-    yield
 
 
 def open_inside(page: Page, app_url: str, **query: str) -> None:

@@ -2,24 +2,13 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import (assert_no_exception, click_button, goto, metric_value, screenshot, select_option,
                                    wait_idle)
 
 RUN_TIMEOUT_MS = 300_000
-
-
-@pytest.fixture(scope="module", autouse=True)
-def navigation_ready(app_url: str, browser: Browser) -> Iterator[None]:
-    """Open the home page once, so deep links run inside the app's navigation (see test_explorer_compare)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    goto(context.new_page(), app_url)
-    context.close()
-    yield
 
 
 def _percent(text: str) -> float:
