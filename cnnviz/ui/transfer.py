@@ -195,7 +195,10 @@ def _transfer_settings() -> dict[str, Any]:
     with c1:
         sources = ("here", "imagenet") if imagenet else ("here",)
         pretrained = url_select("Pretrained network", "tl_src", sources, "here", format_func={
-            "here": "trained here on the other classes", "imagenet": "ResNet-18, ImageNet weights"}.get)
+            "here": "trained here", "imagenet": "ResNet-18, ImageNet"}.get,
+                                help="trained here: a tiny VGG pretrained in this app on the dataset's other classes "
+                                     "(once, then cached). ResNet-18, ImageNet: torchvision's weights, offered when "
+                                     "they are in the torch hub cache.")
         dataset = url_select("Dataset", "tl_ds", tuple(T.TASKS), "mnist",
                              format_func={"mnist": "MNIST digits", "cifar_standin": "CIFAR-shaped stand-in"}.get)
     with c2:
