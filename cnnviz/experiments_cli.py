@@ -131,25 +131,11 @@ def _print_text(which: str, r: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the experiment; 0 on success, 2 on bad input."""
-    try:
-        result, derived = _experiment(args)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    """Run the experiment and print it; bad input raises ConfigError (``cnnviz.cli`` prints it, exit code 2)."""
+    result, derived = _experiment(args)
     if args.json:
         print(json.dumps({"experiment": args.which, **dataclasses.asdict(result), **derived}, indent=2))
     else:
         _print_text(args.which, result)
     return 0
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m cnnviz.experiments_cli``), the same as ``python -m cnnviz experiment``."""
-    parser = argparse.ArgumentParser(prog="python -m cnnviz experiment", description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,6 @@
 """The training run: curves, Stop, results, checkpoints, gradients, the run manager, experiments and the CLI."""
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import sys
@@ -13,10 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from cnnviz import cli as cnnviz_cli
 from cnnviz.analysis.errors import ConfigError
 from cnnviz.train import (RunManager, TrainingRun, gradient_norms, list_checkpoints, load_checkpoint,
                           read_curves, save_checkpoint)
-from cnnviz.train import cli
 from cnnviz.train import device as device_mod
 from cnnviz.train.device import ThreadTuner
 from cnnviz.train.experiments import EXPERIMENTS, get_experiment, init_gradient_profile, run_experiment
@@ -315,9 +314,7 @@ def test_overfit_a_tiny_subset_first() -> None:
 
 
 def _cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    cli.add_arguments(parser)
-    return cli.run(parser.parse_args(argv))
+    return cnnviz_cli.main(["train", *argv])  # in this process: what `python -m cnnviz train ...` runs
 
 
 def test_cli_json_ends_with_the_four_keys(capsys: pytest.CaptureFixture) -> None:

@@ -64,7 +64,10 @@ def _print_epoch(e: dict[str, float]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, print the epochs (or one JSON object with ``--json``); 0 on success, 2 on bad input."""
+    """Train, print the epochs (or one JSON object with ``--json``); 0 on success, 1 if training failed.
+
+    Bad input raises ConfigError: ``cnnviz.cli`` prints it as one line, exit code 2.
+    """
     from cnnviz.train.run import TrainingRun
 
     try:
@@ -93,9 +96,6 @@ def run(args: argparse.Namespace) -> int:
                 _print_epoch(e)
         if not args.no_save:
             job.save_checkpoint(args.name)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except RuntimeError as exc:
         print(f"error: training failed: {exc}", file=sys.stderr)
         return 1
@@ -112,13 +112,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"checkpoint: {job.checkpoint}")
     return 0
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m cnnviz.train.cli``), the same as ``python -m cnnviz train``."""
-    parser = argparse.ArgumentParser(prog="python -m cnnviz train", description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
