@@ -24,7 +24,6 @@ os.environ["CNNVIZ_HOME"] = tempfile.mkdtemp(prefix="cnnviz-bench-")  # cold: no
 from cnnviz import augment as A  # noqa: E402
 from cnnviz import ensemble as E  # noqa: E402
 from cnnviz import transfer as T  # noqa: E402
-from cnnviz.data import load_dataset  # noqa: E402
 from cnnviz.train.experiments import EXPERIMENTS, ExperimentRun, default_size, get_experiment  # noqa: E402
 
 TARGET_S = 60.0
@@ -58,15 +57,15 @@ def transfer() -> str:
 
 
 def shelf() -> str:
-    src = T.source_network("mnist")
-    out = T.off_the_shelf(src, T.task_splits(load_dataset("mnist"), src.task.target, 5))
+    out = T.features_experiment("mnist")
     return f"logistic regression on {out['features']} features: test {out['test_accuracy']:.1%}"
 
 
 def ensemble() -> str:
     r = E.run_ensemble("mnist")
+    cost = r.predict_seconds_all / max(r.predict_seconds_one, 1e-9)
     return (f"members {', '.join(f'{m.test_accuracy:.1%}' for m in r.members)}; mean {r.mean_member_accuracy:.1%}, "
-            f"ensemble {r.ensemble_accuracy:.1%} ({r.gain:+.1%}); predicting costs {r.predict_seconds_all / max(r.predict_seconds_one, 1e-9):.1f}x one net")
+            f"ensemble {r.ensemble_accuracy:.1%} ({r.gain:+.1%}); predicting costs {cost:.1f}x one net")
 
 
 def multicrop() -> str:

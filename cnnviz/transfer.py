@@ -538,6 +538,21 @@ def run_transfer(dataset: str = "mnist", *, target: Sequence[int] | None = None,
                           [n for n, _ in weighted_layers(src.model)], stages(src.model), results, shelf)
 
 
+def features_experiment(dataset: str = "mnist", per_class: int = 5,
+                        progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
+    """The page's "features off the shelf": :func:`off_the_shelf` on the source network (pretrained
+    here, or read from its cache) with ``per_class`` images of each target class, and what it ran on."""
+    report = progress or (lambda _m, _f: None)
+    src = source_network(dataset, progress=progress, span=(0.0, 0.8))
+    report("Extracting the features and fitting the logistic regression ...", 0.8)
+    data = load_dataset(dataset)
+    splits = task_splits(data, src.task.target, per_class)
+    out = off_the_shelf(src, splits)
+    out.update(dataset=dataset, per_class=per_class, target=[data.classes[i] for i in src.task.target],
+               source=[data.classes[i] for i in src.task.source], test_size=len(splits["test"][1]))
+    return out
+
+
 def _tensors(src: Source) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor(src.mean, dtype=torch.float32), torch.tensor(src.std, dtype=torch.float32)
 

@@ -26,6 +26,7 @@ SECTIONS = ("Transfer learning", "Features off the shelf", "Ensembles", "Multi-c
 POLL_S = 0.5
 COLORS = {"scratch": "#7f7f7f", "head": "#1f77b4", "later": "#2ca02c", "finetune": "#d62728", "shelf": "#9467bd"}
 CONFIG = {"displaylogo": False}
+DATASET_NAMES = {"mnist": "MNIST digits", "cifar_standin": "CIFAR-shaped stand-in"}
 
 
 class Owner:
@@ -194,13 +195,12 @@ def _transfer_settings() -> dict[str, Any]:
     c1, c2, c3, c4 = st.columns(4)
     with c1:
         sources = ("here", "imagenet") if imagenet else ("here",)
-        pretrained = url_select("Pretrained network", "tl_src", sources, "here", format_func={
-            "here": "trained here", "imagenet": "ResNet-18, ImageNet"}.get,
-                                help="trained here: a tiny VGG pretrained in this app on the dataset's other classes "
-                                     "(once, then cached). ResNet-18, ImageNet: torchvision's weights, offered when "
-                                     "they are in the torch hub cache.")
-        dataset = url_select("Dataset", "tl_ds", tuple(T.TASKS), "mnist",
-                             format_func={"mnist": "MNIST digits", "cifar_standin": "CIFAR-shaped stand-in"}.get)
+        pretrained = url_select(
+            "Pretrained network", "tl_src", sources, "here",
+            format_func={"here": "trained here", "imagenet": "ResNet-18, ImageNet"}.get,
+            help="trained here: a tiny VGG pretrained in this app on the dataset's other classes (once, then "
+                 "cached). ResNet-18, ImageNet: torchvision's weights, offered when they are in the torch hub cache.")
+        dataset = url_select("Dataset", "tl_ds", tuple(T.TASKS), "mnist", format_func=DATASET_NAMES.get)
     with c2:
         per_class = url_number("Target images per class", "tl_n", 3, 1, 100, 1,
                                help="Transfer learning shines when there is little target data.")
@@ -242,18 +242,6 @@ def transfer_section() -> None:
 # ---------------------------------------------------------------------------------------------
 # Features off the shelf
 # ---------------------------------------------------------------------------------------------
-def _shelf(dataset: str, per_class: int, progress: Callable[[str, float], None]) -> dict[str, Any]:
-    """The source network's penultimate features + logistic regression, and the same with a CNN head."""
-    src = T.source_network(dataset, progress=progress, span=(0.0, 0.8))
-    progress("Extracting the features and fitting the logistic regression ...", 0.8)
-    data = load_dataset(dataset)
-    splits = T.task_splits(data, src.task.target, per_class)
-    out = T.off_the_shelf(src, splits)
-    out.update(dataset=dataset, per_class=per_class, target=[data.classes[i] for i in src.task.target],
-               source=[data.classes[i] for i in src.task.source], test_size=len(splits["test"][1]))
-    return out
-
-
 def show_shelf(r: dict[str, Any]) -> None:
     c1, c2, c3 = st.columns(3)
     c1.metric("Test accuracy", f"{r['test_accuracy']:.1%}")
@@ -273,12 +261,12 @@ def shelf_section() -> None:
     with friendly_errors("Features off the shelf"):
         c1, c2 = st.columns(2)
         with c1:
-            dataset = url_select("Dataset", "tl_sh_ds", tuple(T.TASKS), "mnist",
-                                 format_func={"mnist": "MNIST digits", "cifar_standin": "CIFAR-shaped stand-in"}.get)
+            dataset = url_select("Dataset", "tl_sh_ds", tuple(T.TASKS), "mnist", format_func=DATASET_NAMES.get)
         with c2:
             per_class = url_number("Target images per class", "tl_sh_n", 5, 1, 300, 1)
         settings = {"dataset": dataset, "per_class": per_class}
-        job_panel("tl_sh_job", "Extract features and fit", lambda: T.Background(_shelf, label="shelf", **settings),
+        job_panel("tl_sh_job", "Extract features and fit",
+                  lambda: T.Background(T.features_experiment, label="shelf", **settings),
                   show_shelf, settings, "A few seconds.")
 
 
@@ -294,8 +282,8 @@ def ensemble_figure(r: E.EnsembleResult) -> go.Figure:
     fig.add_hline(y=r.mean_member_accuracy * 100, line_dash="dash",
                   annotation_text=f"average network {r.mean_member_accuracy:.1%}")
     lo = min(values) - 3
-    return style(fig, "Each network and the ensemble<br><sup>the ensemble averages their softmax probabilities</sup>", "",
-                 "test accuracy (%)", yaxis_range=[max(0, lo), min(100, max(values) + 2)])
+    title = "Each network and the ensemble<br><sup>the ensemble averages their softmax probabilities</sup>"
+    return style(fig, title, "", "test accuracy (%)", yaxis_range=[max(0, lo), min(100, max(values) + 2)])
 
 
 def ensemble_curve(r: E.EnsembleResult) -> go.Figure:
@@ -329,7 +317,7 @@ def ensemble_section() -> None:
         c1, c2, c3, c4 = st.columns(4)
         with c1:
             dataset = url_select("Dataset", "tl_en_ds", ("mnist", "cifar_standin"), "mnist",
-                                 format_func={"mnist": "MNIST digits", "cifar_standin": "CIFAR-shaped stand-in"}.get)
+                                 format_func=DATASET_NAMES.get)
         with c2:
             k = url_number("Networks (k)", "tl_en_k", 5, 2, 10, 1)
         with c3:
@@ -382,7 +370,7 @@ def multicrop_section() -> None:
         c1, c2, c3, c4 = st.columns(4)
         with c1:
             dataset = url_select("Dataset", "tl_mc_ds", ("cifar_standin", "mnist"), "cifar_standin",
-                                 format_func={"mnist": "MNIST digits", "cifar_standin": "CIFAR-shaped stand-in"}.get)
+                                 format_func=DATASET_NAMES.get)
         side = load_dataset(dataset).image_shape[1]
         with c2:
             crop = url_number("Crop size (px)", "tl_mc_crop", side - 4, 8, side - 1, 1)
