@@ -18,8 +18,8 @@ from cnnviz import augment as A
 from cnnviz.data import DATASETS, list_datasets, load_dataset
 from cnnviz.inspect import images as imgs
 from cnnviz.transfer import Background
-from cnnviz.ui.state import friendly_errors, url_multiselect, url_number, url_select
-from cnnviz.ui.transfer import job_panel, style
+from cnnviz.ui.state import friendly_errors, style_chart, url_multiselect, url_number, url_select
+from cnnviz.ui.transfer import job_panel
 
 SECTIONS = ("One method", "Pipeline", "PCA colour", "With vs without")
 SOURCES = {"photo": "A photo", "upload": "Your picture", "dataset": "Dataset samples"}
@@ -248,7 +248,7 @@ def pca_figure(stats: A.PCAStats, pixels: np.ndarray) -> go.Figure:
         fig.add_annotation(x=x, y=y, ax=-x, ay=-y, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
                            arrowhead=2, arrowwidth=3, arrowcolor=colour, text=f"p{i + 1}", font={"color": colour})
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
-    return style(fig, "The pixels' colours along p1 and p2 (arrows: +/- 2 standard deviations)",
+    return style_chart(fig, "The pixels' colours along p1 and p2 (arrows: +/- 2 standard deviations)",
                  "along p1 (0-1 units)", "along p2 (0-1 units)", 420, showlegend=False)
 
 
@@ -333,7 +333,7 @@ def gap_figure(r: A.Comparison) -> go.Figure:
         fig.add_bar(x=[g.label for g in runs], y=values, name=name, marker_color=colour,
                     text=[f"{v:.1f}%" for v in values], textposition="outside")
     lo = min(min(g.train_accuracy, g.test_accuracy) for g in runs) * 100 - 8
-    style(fig, "Accuracy on the training images and on the test images", "", "accuracy (%)",
+    style_chart(fig, "Accuracy on the training images and on the test images", "", "accuracy (%)",
           barmode="group", yaxis_range=[max(0, lo), 102], legend={"orientation": "h", "y": -0.15})
     return fig
 
@@ -343,7 +343,7 @@ def val_curves(r: A.Comparison) -> go.Figure:
     for g, dash in ((r.without, "dot"), (r.with_augmentation, "solid")):
         fig.add_scatter(x=[e["epoch"] for e in g.epochs], y=[e["val_accuracy"] * 100 for e in g.epochs],
                         mode="lines+markers", name=g.label, line={"dash": dash})
-    return style(fig, "Validation accuracy while training", "epoch", "validation accuracy (%)",
+    return style_chart(fig, "Validation accuracy while training", "epoch", "validation accuracy (%)",
                  legend={"orientation": "h", "y": -0.25})
 
 

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from cnnviz.ui.state import chart_height, font_size
+from cnnviz.ui.state import font_size, style_chart
 
 ROOT = Path(__file__).resolve().parents[2]
 PALETTE = px.colors.qualitative.Dark24
@@ -75,12 +75,6 @@ def link(page: PageInfo, label: str | None = None, **query: str) -> None:
         st.markdown(f"**{label or page.title}** (not available in this app)")
 
 
-def _style(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(title=title, height=chart_height(height), font=dict(size=font_size()),
-                      margin=dict(l=10, r=10, t=60, b=10))
-    return fig
-
-
 # ---------------------------------------------------------------------------------------------
 # ILSVRC classification winners (top-5 error on the test set), as the course tells the story
 # ---------------------------------------------------------------------------------------------
@@ -127,7 +121,7 @@ def timeline_figure(runners_up: bool = True) -> go.Figure:
                        showarrow=False, font=dict(color="#4C78A8", size=font_size() + 1), align="left")
     fig.update_layout(xaxis=dict(title="grey: hand-made features, red: CNN winners, pink: runners-up", tickangle=0),
                       yaxis_title="top-5 error (%)", yaxis_range=[0, 34], bargap=0.3)
-    _style(fig, "ImageNet (ILSVRC) classification winners: top-5 error, lower is better", 440)
+    style_chart(fig, "ImageNet (ILSVRC) classification winners: top-5 error, lower is better", height=440)
     fig.update_layout(margin_r=80)
     return fig
 
@@ -199,6 +193,6 @@ def bubble_figure(df: pd.DataFrame, zoo: dict[str, str], metric: str = "top1") -
     x_title = "GMACs per image at the evaluation size (log scale; torchvision's _ops)"
     fig.update_layout(xaxis=dict(type="log", title=x_title, tickvals=ticks, ticktext=[f"{t:g}" for t in ticks]),
                       yaxis_title=f"ImageNet-1K {label} accuracy (%)", legend=dict(title="family"))
-    _style(fig, f"ImageNet {label} accuracy against compute, torchvision's pretrained models", 560)
+    style_chart(fig, f"ImageNet {label} accuracy against compute, torchvision's pretrained models", height=560)
     fig.update_layout(title_subtitle_text="bubble area = parameters; dark ring = in the cnnviz zoo")
     return fig

@@ -13,7 +13,7 @@ import streamlit as st
 
 from cnnviz import lab
 from cnnviz.analysis import human_count
-from cnnviz.ui.state import (chart_height, font_size, friendly_errors, url_number, url_select, url_text, url_toggle,
+from cnnviz.ui.state import (font_size, friendly_errors, style_chart, url_number, url_select, url_text, url_toggle,
                              url_widget)
 
 SECTIONS = ("Conv & pool arithmetic", "Sliding window", "1x1 & bottlenecks", "Activations & softmax",
@@ -21,13 +21,6 @@ SECTIONS = ("Conv & pool arithmetic", "Sliding window", "1x1 & bottlenecks", "Ac
 
 INPUT_COLOR, FILTER_COLOR, OUTPUT_COLOR = "#4C78A8", "#E45756", "#54A24B"
 SHORT_KINDS = {"conv": "Conv", "max": "Max pool", "avg": "Avg pool"}
-
-
-def _style(fig: go.Figure, title: str, height: int = 380, **layout: Any) -> go.Figure:
-    """Title, fonts and height that follow lecture mode."""
-    fig.update_layout(title=title, height=chart_height(height), font=dict(size=font_size()),
-                      margin=dict(l=10, r=10, t=60, b=10), **layout)
-    return fig
 
 
 def _set(values: dict[str, Any]) -> None:
@@ -215,7 +208,7 @@ def volume_figure(cfg: lab.LayerConfig, numbers: lab.LayerNumbers) -> go.Figure:
                                              projection=dict(type="orthographic"))),
                       showlegend=False)
     kind = "convolution" if cfg.kind == "conv" else lab.KINDS[cfg.kind].lower()
-    return _style(fig, f"Input volume -> {kind} -> output volume (H x W x D)", 400)
+    return style_chart(fig, f"Input volume -> {kind} -> output volume (H x W x D)", height=400)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,8 +341,8 @@ def slide_figure(sl: lab.Slide, current: int) -> go.Figure:
     fig.update_xaxes(visible=False, range=[-0.7, x0 - 1.3])
     fig.update_yaxes(visible=False, range=[rows - 0.4, -1.5], scaleanchor="x", scaleratio=1)
     fig.update_layout(plot_bgcolor="rgba(0,0,0,0)")
-    return _style(fig, f"{lab.KINDS[sl.op]}: step {current + 1} of {len(sl.steps)} computes output "
-                       f"({step.out_row + 1}, {step.out_col + 1})", height)
+    return style_chart(fig, f"{lab.KINDS[sl.op]}: step {current + 1} of {len(sl.steps)} computes output "
+                       f"({step.out_row + 1}, {step.out_col + 1})", height=height)
 def _stepper(sl: lab.Slide, playing: bool, seconds: float) -> None:
     """The step slider and the drawing; while playing, a timer moves the window every ``seconds``."""
 
@@ -448,7 +441,7 @@ def _cost_story() -> None:
         go.Bar(name=f"CONV {f}x{f}, {k}", x=["with bottleneck"], y=[cost.conv], marker_color=OUTPUT_COLOR),
     ])
     fig.update_layout(barmode="stack", yaxis_title="multiplies (MACs)", xaxis_title="design")
-    st.plotly_chart(_style(fig, "Multiplies per image: straight vs 1x1 bottleneck", 320), width="stretch")
+    st.plotly_chart(style_chart(fig, "Multiplies per image: straight vs 1x1 bottleneck", height=320), width="stretch")
 
 
 def _residual() -> None:
@@ -570,7 +563,7 @@ def activation_figure(names: list[str], x0: float, slope: float, shade: str | No
     fig.add_vline(x=x0, line=dict(color="grey", dash="dot"))
     fig.update_layout(xaxis_title="input x", yaxis_title="f(x) (solid), f'(x) (dashed)",
                       yaxis_range=[-1.5, 2.5], legend=dict(orientation="h", y=-0.2))
-    _style(fig, "Activation functions f (solid) and their derivatives f' (dashed)", 440)
+    style_chart(fig, "Activation functions f (solid) and their derivatives f' (dashed)", height=440)
     if shade in names:
         note = f"shaded: where {lab.ACTIVATIONS[shade]} saturates, |f'(x)| < {threshold:g}"
         fig.update_layout(title_subtitle_text=note)
@@ -665,7 +658,7 @@ def _softmax() -> None:
         fig = go.Figure([go.Bar(x=names, y=probs, text=[f"{p:.3f}" for p in probs], textposition="outside",
                                 marker_color=INPUT_COLOR)])
         fig.update_layout(xaxis_title="class", yaxis_title="probability", yaxis_range=[0, 1.15])
-        st.plotly_chart(_style(fig, f"Softmax probabilities at T = {temp:g} (they sum to 1)", 340),
+        st.plotly_chart(style_chart(fig, f"Softmax probabilities at T = {temp:g} (they sum to 1)", height=340),
                         width="stretch")
         s = scores["score"].to_numpy(dtype=float)
         table = pd.DataFrame({"class": names, "score s": s, "exp((s - max s)/T)": np.exp((s - s.max()) / temp),
@@ -704,8 +697,8 @@ def _dropout() -> None:
     ])
     fig.update_layout(barmode="group", xaxis_title="unit", yaxis_title="output",
                       legend=dict(orientation="h", y=-0.25))
-    st.plotly_chart(_style(fig, f"Dropout with p = {keep:g}: {int(demo.mask.sum())} of {demo.mask.size} units kept",
-                           320), width="stretch")
+    st.plotly_chart(style_chart(fig, f"Dropout with p = {keep:g}: {int(demo.mask.sum())} of {demo.mask.size} units kept",
+                           height=320), width="stretch")
     st.caption(f"While training each unit is kept with probability p and dropped otherwise. On average a unit "
                f"then gives p x a, so at test time (all units on) the outputs are multiplied by p = {keep:g}, "
                f"as the seeds do. PyTorch's nn.Dropout does the same the other way round: it divides by p "

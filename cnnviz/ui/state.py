@@ -12,6 +12,7 @@ import contextlib
 import math
 from typing import Any, Callable, Iterator, Sequence
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz.analysis.errors import ConfigError
@@ -168,6 +169,15 @@ def chart_height(base: int = 380) -> int:
 def font_size() -> int:
     """Plotly base font size: larger in lecture mode."""
     return 20 if st.session_state.get("lecture") else 13
+
+
+def style_chart(fig: go.Figure, title: str, xtitle: str | None = None, ytitle: str | None = None,
+                height: int = 380, **layout: Any) -> go.Figure:
+    """Title, axis titles (when given), fonts, margins and a height that follow lecture mode."""
+    axes = {k: v for k, v in (("xaxis_title", xtitle), ("yaxis_title", ytitle)) if v is not None}
+    fig.update_layout(title=title, height=chart_height(height), font={"size": font_size()},
+                      margin={"l": 10, "r": 10, "t": 60, "b": 10}, **axes, **layout)
+    return fig
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ with ``tr_`` so this page's query parameters never clash with another page's.
 """
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -25,7 +26,8 @@ from cnnviz.train.experiments import EXPERIMENTS, ExperimentRun, default_size, g
 from cnnviz.train.isolated import IsolatedRun, warm_up
 from cnnviz.train.jobs import Job
 from cnnviz.ui.model_settings import hidden_value
-from cnnviz.ui.state import chart_height, font_size, friendly_errors, url_number, url_select, url_toggle
+from cnnviz.ui.jobs import queue_message, session_owner
+from cnnviz.ui.state import friendly_errors, style_chart, url_number, url_select, url_toggle
 from cnnviz.zoo import Setting, get_spec
 
 PARTS = ("Train", "Data", "Experiments")
@@ -33,25 +35,13 @@ MODELS = ("lenet5", "mlp", "tinyvgg", "convpool", "resnet20", "resnet32", "resne
           "resnet18", "mobilenet_v2")
 POLL_S = 1.0  # how often the live views redraw
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-RUN, EXP, OWNER = "tr_run_obj", "tr_exp_obj", "tr_owner_obj"
+RUN, EXP = "tr_run_obj", "tr_exp_obj"
 CONFIG = {"displaylogo": False}
 
 
-class Owner:
-    """Kept in the session: when the session is dropped, the run manager stops this session's runs."""
-
-
-def _owner() -> Owner:
-    if OWNER not in st.session_state:
-        st.session_state[OWNER] = Owner()
-    return st.session_state[OWNER]
-
-
-def _style(fig: go.Figure, title: str, xtitle: str, ytitle: str, height: int = 380, **layout: Any) -> go.Figure:
-    fig.update_layout(title=title, height=chart_height(height), font=dict(size=font_size()),
-                      xaxis_title=xtitle, yaxis_title=ytitle, margin=dict(l=10, r=10, t=60, b=10),
-                      legend=dict(orientation="h", yanchor="top", y=-0.22, x=0.0, xanchor="left"), **layout)
-    return fig
+# the page's charts: lecture-mode styling with the legend under the plot
+_style = functools.partial(style_chart, legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0.0,
+                                                 "xanchor": "left"})
 
 
 @st.cache_resource(show_spinner=False)
@@ -181,7 +171,7 @@ def start_run(cfg: TrainConfig) -> None:
     cannot slow it down.
     """
     run = IsolatedRun(cfg, autosave=True)
-    manager().submit(run, owner=_owner())
+    manager().submit(run, owner=session_owner())
     st.session_state[RUN] = run
 
 
@@ -204,13 +194,6 @@ def train_buttons(cfg_factory: Any) -> None:
             st.caption(f"Last run: {run.label} on {run.config.dataset}, {run.status}.")
 
 
-def _queue_message(job: Job) -> str:
-    pos = manager().position(job)
-    limit = manager().max_runs
-    return (f"Waiting for a free slot: number {pos} in line. This machine trains {limit} run"
-            f"{'s' if limit != 1 else ''} at a time (set CNNVIZ_MAX_RUNS to change it).")
-
-
 def _eta(seconds: float | None) -> str:
     if seconds is None:
         return "time left: estimating"
@@ -220,7 +203,7 @@ def _eta(seconds: float | None) -> str:
 def show_progress(run: TrainingRun) -> None:
     p = run.progress
     if run.status == "queued":
-        st.info(_queue_message(run), icon=":material/hourglass_top:")
+        st.info(queue_message(run), icon=":material/hourglass_top:")
         return
     if run.status == "failed":
         st.error(f"The run failed: {run.error}", icon="⚠️")
@@ -607,7 +590,7 @@ def live_experiment() -> None:
         if not job.done and stop_slot.button("Stop the experiment", icon=":material/stop:", key="tr_exp_stop"):
             job.stop()
         if job.status == "queued":
-            st.info(_queue_message(job), icon=":material/hourglass_top:")
+            st.info(queue_message(job), icon=":material/hourglass_top:")
         elif job.status == "failed":
             st.error(f"The experiment failed: {job.error}", icon="⚠️")
         else:
@@ -663,7 +646,7 @@ def experiments_section(lecture: bool) -> None:
                  help="Runs every line of the table, one after the other" if not busy else
                  "An experiment is in progress: stop it first"):
         with friendly_errors("Experiment"):
-            st.session_state[EXP] = manager().submit(ExperimentRun(exp, isolate=True), owner=_owner())
+            st.session_state[EXP] = manager().submit(ExperimentRun(exp, isolate=True), owner=session_owner())
             st.rerun()
     live_experiment()
     if key == "plain_vs_residual":

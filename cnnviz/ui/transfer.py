@@ -19,7 +19,8 @@ from cnnviz import ensemble as E
 from cnnviz import transfer as T
 from cnnviz.data import load_dataset
 from cnnviz.train import manager
-from cnnviz.ui.state import chart_height, font_size, friendly_errors, url_number, url_select, url_toggle
+from cnnviz.ui.jobs import queue_message, session_owner
+from cnnviz.ui.state import friendly_errors, style_chart, url_number, url_select, url_toggle
 from cnnviz.zoo import build
 
 SECTIONS = ("Transfer learning", "Features off the shelf", "Ensembles", "Multi-crop testing")
@@ -27,23 +28,6 @@ POLL_S = 0.5
 COLORS = {"scratch": "#7f7f7f", "head": "#1f77b4", "later": "#2ca02c", "finetune": "#d62728", "shelf": "#9467bd"}
 CONFIG = {"displaylogo": False}
 DATASET_NAMES = {"mnist": "MNIST digits", "cifar_standin": "CIFAR-shaped stand-in"}
-
-
-class Owner:
-    """Kept in the session: when the session is dropped, the run manager stops its jobs."""
-
-
-def _owner() -> Owner:
-    if "tl_owner_obj" not in st.session_state:
-        st.session_state["tl_owner_obj"] = Owner()
-    return st.session_state["tl_owner_obj"]
-
-
-def style(fig: go.Figure, title: str, xtitle: str, ytitle: str, height: int = 380, **layout: Any) -> go.Figure:
-    """Title, axis titles, fonts and height that follow lecture mode."""
-    fig.update_layout(title=title, height=chart_height(height), font={"size": font_size()}, xaxis_title=xtitle,
-                      yaxis_title=ytitle, margin={"l": 10, "r": 10, "t": 60, "b": 10}, **layout)
-    return fig
 
 
 def duration(seconds: float) -> str:
@@ -65,7 +49,7 @@ def job_panel(key: str, button: str, make: Callable[[], T.Background], show: Cal
         if st.button(button, type="primary", disabled=busy, icon=":material/play_arrow:", key=f"{key}_btn",
                      width="stretch"):
             with friendly_errors(button):
-                st.session_state[key] = manager().submit(make(), owner=_owner())
+                st.session_state[key] = manager().submit(make(), owner=session_owner())
                 st.rerun()
     with c2:
         if job is None:
@@ -79,8 +63,7 @@ def job_panel(key: str, button: str, make: Callable[[], T.Background], show: Cal
         if job is None:
             return
         if job.status == "queued":
-            st.info(f"Waiting for a free slot: number {manager().position(job)} in line (this machine runs "
-                    f"{manager().max_runs} at a time).", icon=":material/hourglass_top:")
+            st.info(queue_message(job), icon=":material/hourglass_top:")
         elif not job.done:
             if st.button("Stop", icon=":material/stop:", key=f"{key}_stop"):
                 job.stop()
@@ -130,7 +113,7 @@ def frozen_figure(result: T.TransferResult) -> go.Figure:
                                                                         for t in row] for row in text],
                                texttemplate="%{text}", colorscale=scale, zmin=-0.5, zmax=n - 0.5, showscale=False,
                                xgap=4, ygap=4, hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>"))
-    style(fig, f"Which layers train ({result.source_model}, weighted layers from input to output)",
+    style_chart(fig, f"Which layers train ({result.source_model}, weighted layers from input to output)",
           "layer (input -> output)", "", 120 + 60 * len(result.cases))
     fig.update_yaxes(autorange="reversed")
     return fig
@@ -144,7 +127,7 @@ def accuracy_vs_params(result: T.TransferResult) -> go.Figure:
                         hovertemplate=f"{c.title}<br>%{{x:,}} trainable parameters<br>%{{y:.1f}}%<extra></extra>")
     xs = [math.log10(max(1, c.trainable)) for c in result.cases]
     ys = [c.test_accuracy * 100 for c in result.cases]
-    return style(fig, "Test accuracy against trainable parameters", "trainable parameters (log scale)",
+    return style_chart(fig, "Test accuracy against trainable parameters", "trainable parameters (log scale)",
                  "test accuracy (%)", xaxis={"type": "log", "range": [min(xs) - 0.4, max(xs) + 0.4]},
                  yaxis={"range": [max(0, min(ys) - 8), min(101, max(ys) + 6)]}, showlegend=False)
 
@@ -153,7 +136,7 @@ def time_figure(result: T.TransferResult) -> go.Figure:
     fig = go.Figure(go.Bar(x=[c.title for c in result.cases], y=[c.seconds for c in result.cases],
                            marker_color=[COLORS[c.case] for c in result.cases],
                            text=[duration(c.seconds) for c in result.cases], textposition="outside"))
-    return style(fig, "Training time on the target data", "case", "seconds")
+    return style_chart(fig, "Training time on the target data", "case", "seconds")
 
 
 def curves_figure(result: T.TransferResult) -> go.Figure:
@@ -161,7 +144,7 @@ def curves_figure(result: T.TransferResult) -> go.Figure:
     for c in result.cases:
         fig.add_scatter(x=[e["epoch"] for e in c.epochs], y=[e["val_accuracy"] * 100 for e in c.epochs],
                         mode="lines", name=c.title, line={"color": COLORS[c.case]})
-    return style(fig, "Validation accuracy while training", "epoch", "validation accuracy (%)",
+    return style_chart(fig, "Validation accuracy while training", "epoch", "validation accuracy (%)",
                  legend={"orientation": "h", "y": -0.25})
 
 
@@ -283,13 +266,13 @@ def ensemble_figure(r: E.EnsembleResult) -> go.Figure:
                   annotation_text=f"average network {r.mean_member_accuracy:.1%}")
     lo = min(values) - 3
     title = "Each network and the ensemble<br><sup>the ensemble averages their softmax probabilities</sup>"
-    return style(fig, title, "", "test accuracy (%)", yaxis_range=[max(0, lo), min(100, max(values) + 2)])
+    return style_chart(fig, title, "", "test accuracy (%)", yaxis_range=[max(0, lo), min(100, max(values) + 2)])
 
 
 def ensemble_curve(r: E.EnsembleResult) -> go.Figure:
     fig = go.Figure(go.Scatter(x=list(range(1, len(r.curve) + 1)), y=[c * 100 for c in r.curve],
                                mode="lines+markers", line={"color": "#d62728"}))
-    return style(fig, "Accuracy of the ensemble of the first k networks", "networks averaged (k)",
+    return style_chart(fig, "Accuracy of the ensemble of the first k networks", "networks averaged (k)",
                  "test accuracy (%)", xaxis_dtick=1)
 
 
@@ -351,12 +334,12 @@ def show_multicrop(r: E.MultiCropResult) -> None:
                            text=[f"{r.centre_accuracy:.1%}", f"{r.ten_crop_accuracy:.1%}"], textposition="outside"))
     lo = min(r.centre_accuracy, r.ten_crop_accuracy) * 100 - 5
     c1, c2 = st.columns(2)
-    c1.plotly_chart(style(fig, "Test accuracy", "evaluation", "test accuracy (%)", yaxis_range=[max(0, lo), 100]),
+    c1.plotly_chart(style_chart(fig, "Test accuracy", "evaluation", "test accuracy (%)", yaxis_range=[max(0, lo), 100]),
                     config=CONFIG)
     times = go.Figure(go.Bar(x=["centre crop", "10 crops"], y=[r.centre_seconds, r.ten_crop_seconds],
                              marker_color=["#9ecae1", "#d62728"],
                              text=[f"{r.centre_seconds:.2f} s", f"{r.ten_crop_seconds:.2f} s"], textposition="outside"))
-    c2.plotly_chart(style(times, f"Time to classify {r.test_size} test images", "evaluation", "seconds"),
+    c2.plotly_chart(style_chart(times, f"Time to classify {r.test_size} test images", "evaluation", "seconds"),
                     config=CONFIG)
     st.caption(f"{r.model} trained for {r.epochs} epochs on random {r.crop}x{r.crop} crops (and mirrors) of "
                f"{r.train_size} {r.image_size}x{r.image_size} images ({r.train_seconds:.1f} s).")
