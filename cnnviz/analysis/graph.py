@@ -397,7 +397,7 @@ def trace(model: nn.Module, input_shape: Shape, dtype: torch.dtype = torch.float
     tracer = _Tracer(model, dtype_bytes)
     patched: list[nn.Module] = []
     with _lock:  # the stubs are set on the module instances: one trace of a model at a time
-        modes: list[tuple[nn.Module, bool]] = []
+        was_training: list[nn.Module] = []  # set to eval for the trace, back to training after
         gc_was_enabled = gc.isenabled()
         gc.disable()  # a trace makes many small objects; a collection in the middle triples its time
         try:
@@ -419,7 +419,7 @@ def trace(model: nn.Module, input_shape: Shape, dtype: torch.dtype = torch.float
                 module.__dict__["forward"] = stub
                 patched.append(module)
                 if module.training:
-                    modes.append((module, True))
+                    was_training.append(module)
                     module.__dict__["training"] = False
             x = torch.empty((1, *input_shape), device="meta", dtype=dtype)
             tracer.track(x, -1, rfm.IDENTITY)
@@ -433,8 +433,8 @@ def trace(model: nn.Module, input_shape: Shape, dtype: torch.dtype = torch.float
         finally:
             for module in patched:
                 module.__dict__.pop("forward", None)
-            for module, training in modes:
-                module.__dict__["training"] = training
+            for module in was_training:
+                module.__dict__["training"] = True
             if gc_was_enabled:
                 gc.enable()
     tracer.graph.input_shape = tuple(input_shape)
