@@ -4,7 +4,7 @@
 * :func:`ten_crop_probabilities`: ``torchvision.transforms.v2.TenCrop`` (four corners and the centre,
   and their mirrors), the softmax of each view averaged per image.
 * :func:`run_ensemble` / :func:`run_multicrop`: the course's two experiments on a small offline
-  dataset, with what they cost (time, memory), as the seeds warn.
+  dataset, with what they cost (time, memory), as the course notes warn.
 """
 from __future__ import annotations
 

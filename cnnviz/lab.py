@@ -170,7 +170,7 @@ def _n(x: float) -> str:
 def size_formula(n_in: int, cfg: LayerConfig, axis: str = "W") -> str:
     """LaTeX of the output-size formula along one axis with the numbers filled in.
 
-    The seeds' form ``W2 = (W1 - F + 2P)/S + 1``; with a floor when the filter does not fit
+    The course notes' form ``W2 = (W1 - F + 2P)/S + 1``; with a floor when the filter does not fit
     exactly, with ``F' = d(F-1)+1`` for a dilated filter and ``P1 + P2`` for uneven padding.
     """
     before, after = padding_amounts(cfg)
@@ -385,7 +385,7 @@ class BottleneckCost:
 
 def bottleneck_cost(size: int, c_in: int, c_out: int, kernel: int, mid: int) -> BottleneckCost:
     """The Inception cost story: ``size x size x c_in`` -> k x k conv with ``c_out`` filters ('same'),
-    directly or through a 1x1 convolution down to ``mid`` channels (seeds: 120.4M vs 2.4M + 10.0M)."""
+    directly or through a 1x1 convolution down to ``mid`` channels (course notes: 120.4M vs 2.4M + 10.0M)."""
     _positive(size=size, input_depth=c_in, filters=c_out, filter_size=kernel, bottleneck_depth=mid)
     if kernel % 2 == 0:
         raise ConfigError(f"'same' padding keeps the size only for an odd filter size, got {kernel}")
@@ -414,7 +414,7 @@ class ResidualBottleneck:
 
 
 def resnet_bottleneck(channels: int, mid: int, kernel: int = 3) -> ResidualBottleneck:
-    """Seeds: 256-64-256 has 69,632 weights against 589,824 for a 3x3 256 -> 256 convolution."""
+    """The course notes: 256-64-256 has 69,632 weights against 589,824 for a 3x3 256 -> 256 convolution."""
     _positive(channels=channels, bottleneck_depth=mid, filter_size=kernel)
     plain = sum(p.numel() for p in _convs([(channels, channels, kernel)]).parameters())
     parts = [sum(p.numel() for p in m.parameters())
@@ -425,7 +425,7 @@ def resnet_bottleneck(channels: int, mid: int, kernel: int = 3) -> ResidualBottl
 def inception_depth(c_in: int, n1: int, n3: int, n5: int, pool_proj: int | None = None) -> int:
     """Output depth of an Inception module: the branches are concatenated along the depth.
 
-    The naive module's pooling branch keeps all ``c_in`` channels (seeds: 128+192+96+256 = 672);
+    The naive module's pooling branch keeps all ``c_in`` channels (course notes: 128+192+96+256 = 672);
     the real one projects them with a 1x1 convolution to ``pool_proj`` (64+128+32+32 = 256).
     """
     _positive(input_depth=c_in)
@@ -458,7 +458,7 @@ class StackVsSingle:
 
 
 def stack_vs_single(channels: int, layers: int = 3, kernel: int = 3) -> StackVsSingle:
-    """Seeds: three 3x3 layers see 7x7 like one 7x7 layer, with 27C^2 instead of 49C^2 weights."""
+    """The course notes: three 3x3 layers see 7x7 like one 7x7 layer, with 27C^2 instead of 49C^2 weights."""
     _positive(channels=channels, layers=layers, filter_size=kernel)
     if layers > 50:
         raise ConfigError(f"at most 50 layers here, got {layers}")
@@ -548,7 +548,7 @@ class DropoutDemo:
     activations: np.ndarray
     keep: float
     mask: np.ndarray
-    train: np.ndarray  # a * mask (the seeds' version)
+    train: np.ndarray  # a * mask (the course notes' version)
     test: np.ndarray  # a * p: the test-time scaling that matches the training average
     inverted_train: np.ndarray  # a * mask / p (PyTorch's nn.Dropout): no scaling at test time
 
@@ -615,7 +615,7 @@ class FullyConnected:
 
 
 def fully_connected(height: int, width: int, channels: int, outputs: int) -> FullyConnected:
-    """Seeds: 32x32x3 -> 3072 values -> W(10x3072) x = 10 scores, 30,730 parameters."""
+    """The course notes: 32x32x3 -> 3072 values -> W(10x3072) x = 10 scores, 30,730 parameters."""
     _positive(height=height, width=width, channels=channels, outputs=outputs)
     with torch.device("meta"):
         model = nn.Sequential(nn.Flatten(), nn.Linear(height * width * channels, outputs))

@@ -13,8 +13,8 @@ The source network is trained here, on the other classes of the same dataset (th
 other MNIST digits for a target of 5, 6, 7; seven of the CIFAR-shaped stand-in's classes
 for the other three), and cached under ``cnnviz.paths.subdir("transfer")``. With 3 target
 images per class (the default) all three cases beat training from scratch on MNIST for
-seeds 0-4 (scratch about 72%, the transfer cases about 80-89%).
-:func:`off_the_shelf` is the seeds' "CNN features off the shelf": the source network's
+random seeds 0-4 (scratch about 72%, the transfer cases about 80-89%).
+:func:`off_the_shelf` is the course notes' "CNN features off the shelf": the source network's
 penultimate features fed to a scikit-learn logistic regression.
 
 :class:`TensorRun` trains a given model on given uint8 tensors with the training

@@ -27,9 +27,9 @@ with right:
     st.markdown("In 2012 AlexNet cut the error from 25.8% to 16.4% and CNNs have won every year since. "
                 "Depth grew from 8 layers to 152; in 2015 ResNet went below the ~5.1% top-5 error of a "
                 "trained human.")
-    st.caption("AlexNet's 16.4% is its entry trained on the challenge data only; the seeds also quote 15.3%, the "
+    st.caption("AlexNet's 16.4% is its entry trained on the challenge data only; the course notes also quote 15.3%, the "
                "entry that used extra ImageNet 2011 training data. Layer counts: layers with weights, as the "
-               "seeds count them (GoogLeNet 22, VGG 19, ResNet 152).")
+               "course notes count them (GoogLeNet 22, VGG 19, ResNet 152).")
 with left:
     st.plotly_chart(timeline_figure(runners_up), width="stretch")
 

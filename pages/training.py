@@ -1,4 +1,4 @@
-"""Training lab: train a network live on real data, browse the data, run the seeds' experiments."""
+"""Training lab: train a network live on real data, browse the data, run the course notes' experiments."""
 import streamlit as st
 
 from cnnviz.ui import training as tr

@@ -1,4 +1,4 @@
-"""The analysis engine against the seeds' worked numbers, torchvision's metadata and real forward passes."""
+"""The analysis engine against the course notes' worked numbers, torchvision's metadata and real forward passes."""
 from __future__ import annotations
 
 import math
@@ -18,9 +18,9 @@ def conv(out: int, k: int, s: int = 1, p: int | str = 0, **kw) -> dict:
     return {"type": "conv", "out_channels": out, "kernel": k, "stride": s, "padding": p, **kw}
 
 
-# -- the seeds' worked examples ---------------------------------------------------------------
+# -- the course notes' worked examples ---------------------------------------------------------------
 
-def test_seeds_conv_exercise_32x32x3_ten_5x5_filters():
+def test_notes_conv_exercise_32x32x3_ten_5x5_filters():
     report = analyze(build_stack((3, 32, 32), [conv(10, 5, 1, 2)]), (3, 32, 32))
     row = report.layers[0]
     assert row.output_shape == (10, 32, 32)
@@ -29,18 +29,18 @@ def test_seeds_conv_exercise_32x32x3_ten_5x5_filters():
 
 
 @pytest.mark.parametrize("stride,pad,expected", [(1, 0, 5), (2, 0, 3), (1, 1, 7)])
-def test_seeds_7x7_input_3x3_filter(stride, pad, expected):
+def test_notes_7x7_input_3x3_filter(stride, pad, expected):
     report = analyze(build_stack((1, 7, 7), [conv(1, 3, stride, pad)]), (1, 7, 7))
     assert report.layers[0].output_shape == (1, expected, expected)
 
 
-def test_seeds_maxpool_2x2_stride_2():
+def test_notes_maxpool_2x2_stride_2():
     report = analyze(build_stack((1, 4, 4), [{"type": "pool", "kind": "max", "kernel": 2, "stride": 2}]), (1, 4, 4))
     assert report.layers[0].output_shape == (1, 2, 2)
     assert report.layers[0].params == 0
 
 
-def test_seeds_alexnet_conv1_and_pool1():
+def test_notes_alexnet_conv1_and_pool1():
     report = summarize("alexnet_paper")
     conv1 = next(r for r in report.layers if r.type == "Conv2d")
     assert conv1.output_shape == (96, 55, 55)  # (227 - 11) / 4 + 1 = 55
@@ -49,17 +49,17 @@ def test_seeds_alexnet_conv1_and_pool1():
     assert pool1.output_shape == (96, 27, 27)  # (55 - 3) / 2 + 1 = 27
 
 
-def test_seeds_alexnet_paper_figures():
+def test_notes_alexnet_paper_figures():
     report = summarize("alexnet_paper")
     assert 60e6 < report.totals.params < 62e6  # "61M weights"
-    assert abs(report.totals.macs - 724e6) / 724e6 < 0.01  # the seeds' "724M FLOPs" are MACs
+    assert abs(report.totals.macs - 724e6) / 724e6 < 0.01  # the course notes' "724M FLOPs" are MACs
 
 
-def test_seeds_lenet5_about_60k_parameters():
+def test_notes_lenet5_about_60k_parameters():
     assert 59_000 < summarize("lenet5").totals.params < 62_000
 
 
-def test_seeds_1x1_bottleneck_cost_story():
+def test_notes_1x1_bottleneck_cost_story():
     naive = analyze(build_stack((192, 28, 28), [conv(32, 5, 1, 2)]), (192, 28, 28))
     assert naive.totals.macs == 28 * 28 * 32 * 5 * 5 * 192 == 120_422_400  # "120M"
     reduced = analyze(build_stack((192, 28, 28), [conv(16, 1), conv(32, 5, 1, 2)]), (192, 28, 28))
@@ -67,7 +67,7 @@ def test_seeds_1x1_bottleneck_cost_story():
     assert reduced.totals.macs == 12_443_648  # "12.4M"
 
 
-def test_seeds_resnet_bottleneck_256_64_256():
+def test_notes_resnet_bottleneck_256_64_256():
     stack = build_stack((256, 56, 56), [conv(64, 1, bias=False), conv(64, 3, 1, 1, bias=False),
                                         conv(256, 1, bias=False)])
     assert analyze(stack, (256, 56, 56)).totals.params == 69_632  # "69K"
@@ -75,7 +75,7 @@ def test_seeds_resnet_bottleneck_256_64_256():
     assert analyze(plain, (256, 56, 56)).totals.params == 589_824  # "589K"
 
 
-SEEDS_VGG16 = [  # (memory values, weights without bias) per conv/pool/fc row of the seeds' table
+NOTES_VGG16 = [  # (memory values, weights without bias) per conv/pool/fc row of the course notes' table
     (224 * 224 * 64, 1_728), (224 * 224 * 64, 36_864), (112 * 112 * 64, 0),
     (112 * 112 * 128, 73_728), (112 * 112 * 128, 147_456), (56 * 56 * 128, 0),
     (56 * 56 * 256, 294_912), (56 * 56 * 256, 589_824), (56 * 56 * 256, 589_824), (28 * 28 * 256, 0),
@@ -85,18 +85,18 @@ SEEDS_VGG16 = [  # (memory values, weights without bias) per conv/pool/fc row of
 ]
 
 
-def test_seeds_vgg16_table():
+def test_notes_vgg16_table():
     report = summarize("vgg16")
     rows = [r for r in report.layers if r.type in {"Conv2d", "MaxPool2d", "Linear"}]
-    assert len(rows) == len(SEEDS_VGG16)
-    for row, (values, weights) in zip(rows, SEEDS_VGG16):
+    assert len(rows) == len(NOTES_VGG16)
+    for row, (values, weights) in zip(rows, NOTES_VGG16):
         bias = row.output_shape[0] if row.type != "MaxPool2d" else 0
         assert math.prod(row.output_shape) == values, row.name
         assert row.params - bias == weights, row.name
         assert row.activation_bytes == 4 * values
     assert report.totals.params == 138_357_544  # "138M parameters"
-    # The seeds' rows add up to 15.2M values (+150K input); their "24M" total is not the sum of the rows.
-    assert sum(v for v, _ in SEEDS_VGG16) == pytest.approx(15.2e6, rel=0.01)
+    # The course notes' rows add up to 15.2M values (+150K input); their "24M" total is not the sum of the rows.
+    assert sum(v for v, _ in NOTES_VGG16) == pytest.approx(15.2e6, rel=0.01)
     assert report.totals.input_bytes == 4 * 224 * 224 * 3
     assert abs(report.totals.macs - 15.5e9) / 15.5e9 < 0.01  # "15.5G FLOPs" are MACs
 
@@ -342,7 +342,7 @@ def test_model_weights_are_left_alone():
     assert all("forward" not in m.__dict__ for m in model.modules())
 
 
-def test_course_notes_state_the_seeds_conventions():
+def test_course_notes_state_their_conventions():
     from cnnviz.analysis.conventions import course_notes
 
     notes = " ".join(course_notes(summarize("vgg16")))

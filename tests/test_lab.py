@@ -1,4 +1,4 @@
-"""The Layer lab's arithmetic (cnnviz.lab): formulas, the seeds' worked numbers, sliding steps vs torch."""
+"""The Layer lab's arithmetic (cnnviz.lab): formulas, the course notes' worked numbers, sliding steps vs torch."""
 from __future__ import annotations
 
 import math
@@ -18,7 +18,7 @@ from cnnviz.analysis.errors import ConfigError
 # ---------------------------------------------------------------------------------------------
 
 
-def test_seeds_exercise_32x32x3_ten_5x5_pad_2() -> None:
+def test_notes_exercise_32x32x3_ten_5x5_pad_2() -> None:
     cfg = lab.LayerConfig(height=32, width=32, channels=3, kernel=5, filters=10, stride=1, padding=2)
     n = lab.layer_numbers(cfg)
     assert n.out_shape == (10, 32, 32)
@@ -29,11 +29,11 @@ def test_seeds_exercise_32x32x3_ten_5x5_pad_2() -> None:
     assert "(5 \\cdot 5 \\cdot 3) \\cdot 10 + 10" in text and "= 75 \\cdot 10 + 10 = 760" in text
 
 
-def test_seeds_alexnet_conv1_and_pool1() -> None:
+def test_notes_alexnet_conv1_and_pool1() -> None:
     conv = lab.layer_numbers(lab.LayerConfig(height=227, width=227, channels=3, kernel=11, filters=96, stride=4,
                                              padding="valid"))
     assert conv.out_shape == (96, 55, 55)
-    assert conv.weights == 11 * 11 * 3 * 96 == 34_848  # the seeds' "35K (without bias)"
+    assert conv.weights == 11 * 11 * 3 * 96 == 34_848  # the course notes' "35K (without bias)"
     assert conv.params == 34_848 + 96
     pool = lab.layer_numbers(lab.LayerConfig(kind="max", height=55, width=55, channels=96, kernel=3, stride=2,
                                              padding="valid"))
@@ -42,7 +42,7 @@ def test_seeds_alexnet_conv1_and_pool1() -> None:
 
 
 @pytest.mark.parametrize("stride,padding,out", [(1, 0, 5), (2, 0, 3), (1, 1, 7)])
-def test_seeds_7x7_input_3x3_filter(stride: int, padding: int, out: int) -> None:
+def test_notes_7x7_input_3x3_filter(stride: int, padding: int, out: int) -> None:
     cfg = lab.LayerConfig(height=7, width=7, channels=1, kernel=3, filters=1, stride=stride, padding=padding)
     assert lab.layer_numbers(cfg).out_shape == (1, out, out)
 
@@ -147,7 +147,7 @@ def test_impossible_settings_raise_a_clear_config_error(cfg: lab.LayerConfig, me
 # ---------------------------------------------------------------------------------------------
 # The sliding window
 # ---------------------------------------------------------------------------------------------
-def test_seeds_max_pool_example() -> None:
+def test_notes_max_pool_example() -> None:
     x = lab.parse_matrix("1, 1, 2, 4; 5, 6, 7, 8; 3, 2, 1, 0; 1, 2, 3, 4")
     s = lab.slide(x, "max", size=2, stride=2)
     np.testing.assert_array_equal(s.output, [[6, 8], [3, 4]])
@@ -156,7 +156,7 @@ def test_seeds_max_pool_example() -> None:
 
 
 @pytest.mark.parametrize("stride,padding,out", [(1, 0, 5), (2, 0, 3), (1, 1, 7)])
-def test_seeds_7x7_slide_sizes(stride: int, padding: int, out: int) -> None:
+def test_notes_7x7_slide_sizes(stride: int, padding: int, out: int) -> None:
     s = lab.slide(np.arange(49.0).reshape(7, 7), "conv", kernel=np.ones((3, 3)), stride=stride, padding=padding)
     assert s.output.shape == (out, out) and len(s.steps) == out * out
     assert s.padded.shape == (7 + 2 * padding,) * 2
@@ -241,7 +241,7 @@ def test_slide_errors(kwargs: dict, message: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # 1x1 convolutions and bottlenecks
 # ---------------------------------------------------------------------------------------------
-def test_seeds_inception_cost_story() -> None:
+def test_notes_inception_cost_story() -> None:
     c = lab.bottleneck_cost(28, 192, 32, 5, 16)
     assert c.direct == 28 * 28 * 32 * 5 * 5 * 192 == 120_422_400
     assert c.reduce == 28 * 28 * 16 * 192 == 2_408_448
@@ -259,7 +259,7 @@ def test_bottleneck_cost_formula(size: int, c_in: int, c_out: int, k: int, mid: 
     assert c.with_bottleneck == size * size * mid * c_in + size * size * c_out * k * k * mid
 
 
-def test_seeds_resnet_bottleneck() -> None:
+def test_notes_resnet_bottleneck() -> None:
     r = lab.resnet_bottleneck(256, 64)
     assert r.plain == 589_824
     assert (r.reduce, r.conv, r.expand) == (16_384, 36_864, 16_384)
@@ -267,7 +267,7 @@ def test_seeds_resnet_bottleneck() -> None:
     assert r.saving == pytest.approx(8.47, abs=0.01)
 
 
-def test_seeds_inception_depths() -> None:
+def test_notes_inception_depths() -> None:
     assert lab.inception_depth(256, 128, 192, 96) == 672  # naive: the pool branch keeps all 256
     assert lab.inception_depth(192, 64, 128, 32, pool_proj=32) == 256
     macs = lab.naive_inception_macs(28, 256, 128, 192, 96)
@@ -358,7 +358,7 @@ def test_lrn_matches_torch(size: int) -> None:
     np.testing.assert_allclose(lab.lrn(a, size), ref[0, :, 0, 0].numpy(), rtol=1e-10)
 
 
-def test_seeds_fully_connected_classifier() -> None:
+def test_notes_fully_connected_classifier() -> None:
     fc = lab.fully_connected(32, 32, 3, 10)
     assert (fc.inputs, fc.weights, fc.biases, fc.params, fc.macs) == (3072, 30_720, 10, 30_730, 30_720)
-    assert lab.fully_connected(7, 7, 512, 4096).weights == 102_760_448  # VGG-16's FC6, as in the seeds
+    assert lab.fully_connected(7, 7, 512, 4096).weights == 102_760_448  # VGG-16's FC6, as in the course notes

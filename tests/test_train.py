@@ -293,7 +293,7 @@ def test_experiments_are_defined_and_their_models_fit() -> None:
     for key in EXPERIMENTS:
         for size in ("quick", "full"):
             exp = get_experiment(key, size, device="cpu")
-            assert exp.runs and exp.seeds and exp.look_for
+            assert exp.runs and exp.notes and exp.look_for
             for label, cfg in exp.runs:
                 cfg.validate()
                 size_px = cfg.image_size or (28 if cfg.dataset == "mnist" else 32)
@@ -308,7 +308,7 @@ def test_overfit_a_tiny_subset_first() -> None:
     run = exp.runs[0]
     assert exp.status == "finished" and run.train_images == 64
     last = run.history.epochs[-1]
-    assert last["train_accuracy"] == 1.0  # the sanity check of the seeds: it can memorise 64 images
+    assert last["train_accuracy"] == 1.0  # the course notes' sanity check: it can memorise 64 images
     assert last["train_accuracy"] - last["val_accuracy"] > 0.1
     assert read_curves(run.history.epochs).verdict == "overfitting"
 

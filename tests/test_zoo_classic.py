@@ -361,7 +361,7 @@ def test_vgg_depths_and_seed_numbers() -> None:
         assert all(c.kernel_size == (3, 3) for c in weights if isinstance(c, nn.Conv2d))
     vgg16 = build("vgg16", device="meta")
     assert round(n_params(vgg16) / 1e6) == 138
-    assert sum(n_params(m) for m in vgg16.classifier) > 120e6  # the seeds: ~120M in the fc layers
+    assert sum(n_params(m) for m in vgg16.classifier) > 120e6  # the course notes: ~120M in the fc layers
     assert build("vgg16_bn", device="meta").cnnviz_settings["batch_norm"] is True
     assert not any(isinstance(m, nn.BatchNorm2d) for m in build("vgg16_bn", device="meta", batch_norm=False).modules())
 

@@ -158,9 +158,9 @@ def test_googlenet_paper_variants() -> None:
     assert paper.inception3a.branch3[1].conv.kernel_size == (5, 5)
     assert paper.inception3a.branch3[1].conv.bias is not None and paper.inception3a.branch3[1].bn is None
     assert isinstance(paper.lrn1, nn.LocalResponseNorm) and isinstance(paper.lrn2, nn.LocalResponseNorm)
-    assert n_params(paper) == 6_998_552  # the paper says 6.8M, the seeds 7.0M
+    assert n_params(paper) == 6_998_552  # the paper says 6.8M, the course notes 7.0M
     naive = build("googlenet", bottleneck=False, device="meta")
-    # Seeds: the naive module's pooled input passes through, so the channels pile up.
+    # The course notes: the naive module's pooled input passes through, so the channels pile up.
     assert naive.inception3a.out_channels == 64 + 128 + 32 + 192
     assert n_params(naive) > 10 * n_params(build("googlenet", device="meta"))
 

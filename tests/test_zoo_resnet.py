@@ -292,11 +292,11 @@ def test_zero_init_residual() -> None:
         build("resnet20", device="meta", zero_init_residual=True, skip=False)
 
 
-def test_facts_from_the_seeds() -> None:
+def test_facts_from_the_course_notes() -> None:
     facts = get_spec("resnet152").facts
-    assert "3.57%" in facts.ilsvrc and "4.49%" in facts.seeds_numbers and "5.1%" in facts.seeds_numbers
-    assert "69K" in facts.seeds_numbers and "589K" in facts.seeds_numbers
-    # The seeds' bottleneck arithmetic: 256-64-256 with 1x1, 3x3, 1x1 kernels vs one 3x3 256->256 conv.
+    assert "3.57%" in facts.ilsvrc and "4.49%" in facts.notes_numbers and "5.1%" in facts.notes_numbers
+    assert "69K" in facts.notes_numbers and "589K" in facts.notes_numbers
+    # The course notes' bottleneck arithmetic: 256-64-256 with 1x1, 3x3, 1x1 kernels vs one 3x3 256->256 conv.
     block = build("resnet50", device="meta").layer1[1]
     convs = sum(m.weight.numel() for m in block.modules() if isinstance(m, nn.Conv2d))
     assert convs == 69_632 and 3 * 3 * 256 * 256 == 589_824

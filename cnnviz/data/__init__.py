@@ -1,4 +1,4 @@
-"""Datasets (offline defaults and torchvision's) and the seeds' preprocessing steps."""
+"""Datasets (offline defaults and torchvision's) and the course notes' preprocessing steps."""
 from cnnviz.data.datasets import DATASETS, SPLITS, Dataset, DatasetInfo, list_datasets, load_dataset
 from cnnviz.data.preprocess import Step, preprocessing_steps
 

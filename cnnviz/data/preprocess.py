@@ -1,4 +1,4 @@
-"""The seeds' preprocessing steps as plain functions on arrays, ready to plot.
+"""The course notes' preprocessing steps as plain functions on arrays, ready to plot.
 
 "Preprocessing of training dataset: normalize data; decorrelate data (diagonal
 covariance matrix); whitening of data (identity covariance matrix); subtract mean."

@@ -1,4 +1,4 @@
-"""Training: the run object, its curves and results, checkpoints, the run manager and the seeds' experiments."""
+"""Training: the run object, its curves and results, checkpoints, the run manager and the course notes' experiments."""
 from cnnviz.train.checkpoints import Checkpoint, CheckpointInfo, list_checkpoints, load_checkpoint, save_checkpoint
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.device import pick_device

@@ -1,4 +1,4 @@
-"""The seeds' experiments, each one call: several short training runs compared side by side.
+"""The course notes' experiments, each one call: several short training runs compared side by side.
 
 Each :class:`Experiment` is a list of labelled :class:`TrainConfig` s. ``quick``
 settings (the default without a GPU) keep an experiment to seconds or about a minute
@@ -29,11 +29,11 @@ SIZES = ("quick", "full")
 
 @dataclass(frozen=True)
 class Experiment:
-    """A question from the seeds and the runs that answer it."""
+    """A question from the course notes and the runs that answer it."""
 
     key: str
     title: str
-    seeds: str  # what the course notes say
+    notes: str  # what the course notes say
     look_for: str  # what to look at in the curves
     runs: tuple[tuple[str, TrainConfig], ...]
     metric: str = "accuracy"  # the curves compared side by side: accuracy, error or loss
@@ -153,7 +153,7 @@ def get_experiment(key: str, size: str | None = None, device: str = "auto") -> E
         raise ConfigError(f"experiment size must be quick or full, got {size!r}")
     exp = _BUILDERS[key](size)
     runs = tuple((label, cfg.replace(device=device)) for label, cfg in exp.runs)
-    return Experiment(exp.key, exp.title, exp.seeds, exp.look_for, runs, exp.metric)
+    return Experiment(exp.key, exp.title, exp.notes, exp.look_for, runs, exp.metric)
 
 
 class ExperimentRun(Job):

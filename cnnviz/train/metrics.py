@@ -1,4 +1,4 @@
-"""What a run records (curves, results) and the seeds' reading of the curves in plain words."""
+"""What a run records (curves, results) and the course notes' reading of the curves in plain words."""
 from __future__ import annotations
 
 import math
@@ -102,7 +102,7 @@ def confusion_matrix(true: torch.Tensor, predicted: torch.Tensor, num_classes: i
 
 @dataclass(frozen=True)
 class CurveReading:
-    """The verdict on a run's curves, and what the seeds advise."""
+    """The verdict on a run's curves, and what the course notes advise."""
 
     verdict: str  # overfitting, underfitting, not learning, diverged, good fit, too early
     summary: str
@@ -114,7 +114,7 @@ LOW = 0.8  # validation accuracy below which both curves are "low"
 
 
 def read_curves(epochs: list[dict[str, float]], num_classes: int = 10) -> CurveReading:
-    """The seeds' training tips applied to the per-epoch curves.
+    """The course notes' training tips applied to the per-epoch curves.
 
     "If big gap between training accuracy and validation accuracy, then it is
     overfitting: try increase regularization. If no gap, then may increase model
@@ -128,7 +128,7 @@ def read_curves(epochs: list[dict[str, float]], num_classes: int = 10) -> CurveR
         return CurveReading(
             "diverged", "The loss became infinite or NaN: the updates are too big.",
             ("Lower the learning rate 3-10x.", "Check the weight initialisation: weights that are too large "
-             "saturate the neurons (the seeds on sigmoid)."))
+             "saturate the neurons (the course notes on sigmoid)."))
     train_acc = _recent(epochs, "train_accuracy")
     val_acc = _recent(epochs, "val_accuracy")
     gap = train_acc - val_acc

@@ -24,7 +24,7 @@ MAX_VOLUMES = 26
 
 
 def shape_text(shape: Sequence[int]) -> str:
-    """``(64, 56, 56)`` -> ``56x56x64`` (H x W x C, as the seeds write it); ``(4096,)`` -> ``4096``."""
+    """``(64, 56, 56)`` -> ``56x56x64`` (H x W x C, as the course notes write it); ``(4096,)`` -> ``4096``."""
     if len(shape) == 3:
         c, h, w = shape
         return f"{h}x{w}x{c}"
@@ -201,7 +201,7 @@ def network_volumes(report: Report, min_volumes: int = MIN_VOLUMES, max_volumes:
 
 
 def network_drawing(report: Report, height: int = 360, font: int = 13) -> go.Figure:
-    """The network as the seeds draw it: boxes that get smaller and deeper, sizes written on them.
+    """The network as the course notes draw it: boxes that get smaller and deeper, sizes written on them.
 
     A box's height follows the spatial size (square-root scale, so 14x14 and 7x7 still differ),
     its thickness the number of channels on a log scale; a vector is a thin bar whose height
@@ -253,7 +253,7 @@ def network_drawing(report: Report, height: int = 360, font: int = 13) -> go.Fig
         {"x": lab["x"], "y": lab["y"] + 0.05, "text": lab["text"], "showarrow": False, "textangle": angle,
          "xanchor": "left" if angle == -60 else "center", "yanchor": "bottom", "font": {"size": max(font - 2, 9)}}
         for lab in labels])
-    _layout(fig, f"{report.model}, as the seeds draw it", "", "", height, font,
+    _layout(fig, f"{report.model}, as the course notes draw it", "", "", height, font,
             f"{len(vols) - 1} volumes from the input {shape_text(report.input_shape)} to the output "
             f"{shape_text(report.output_shape)}")
     fig.update_xaxes(visible=False, range=[-0.3, x + 0.6])

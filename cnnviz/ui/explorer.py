@@ -1,4 +1,4 @@
-"""The Architecture explorer's building blocks: totals, notes on the seeds' conventions, table, charts, export."""
+"""The Architecture explorer's building blocks: totals, notes on the course notes' conventions, table, charts, export."""
 from __future__ import annotations
 
 import json
@@ -58,7 +58,7 @@ def totals(report: Report, batch_size: int, optimizer: str) -> list[tuple[str, s
          + (f"; {t.params_not_run:,} in layers not run at inference" if t.params_not_run else "")),
         ("MACs", human_count(t.macs),
          f"{t.macs:,} multiply-accumulates of the conv and fully connected layers for one image (bias excluded): "
-         "what the seeds and most papers call FLOPs"),
+         "what the course notes and most papers call FLOPs"),
         ("FLOPs", human_count(t.flops),
          f"{t.flops:,} = 2 x MACs" + (" + elementwise work (bias, BN, activations, pooling, adds)"
                                       if report.include_extra else
@@ -96,23 +96,23 @@ def show_totals(report: Report, batch_size: int, optimizer: str, per_row: int = 
 
 
 def convention_notes(report: Report) -> list[str]:
-    """Where the seeds count differently from cnnviz, with this configuration's numbers."""
+    """Where the course notes count differently from cnnviz, with this configuration's numbers."""
     t = report.totals
-    notes = [f"**MACs** are multiply-accumulates of the conv and fully connected layers (bias excluded). The seeds "
+    notes = [f"**MACs** are multiply-accumulates of the conv and fully connected layers (bias excluded). The course notes "
              f"and most papers call these \"FLOPs\" (VGG-16's \"15.5G FLOPs\" are its 15.47G MACs); cnnviz's FLOPs "
              f"= 2 x MACs{' + elementwise work' if report.include_extra else ''}."]
     if report.model == "lenet5":
-        notes.append(f"The seeds' **341K \"floating point operations\"** for LeNet is the 1998 paper's count of "
+        notes.append(f"The course notes' **341K \"floating point operations\"** for LeNet is the 1998 paper's count of "
                      f"*connections* (340,908), not an operation count: this configuration has {t.macs:,} MACs.")
     if report.model == "vgg16":
         values = t.activation_bytes // 4
-        notes.append("The seeds' VGG-16 table ends with **\"TOTAL memory: 24M x 4 bytes ~= 96MB / image\"**, but "
+        notes.append("The course notes' VGG-16 table ends with **\"TOTAL memory: 24M x 4 bytes ~= 96MB / image\"**, but "
                      "its own rows add up to 15.2M values (about 61 MB, with the 150K input). cnnviz counts "
                      f"{human_count(values)} values = {human_bytes(t.activation_bytes)} per image (every layer "
                      f"output except in-place ReLUs), plus the input's {human_bytes(t.input_bytes)}.")
     if report.model == "alexnet":
         paper = cached_report("alexnet_paper", ())
-        notes.append(f"The seeds' AlexNet (**61M weights, 724M \"FLOPs\"**) is the 2012 two-GPU network: "
+        notes.append(f"The course notes' AlexNet (**61M weights, 724M \"FLOPs\"**) is the 2012 two-GPU network: "
                      f"`alexnet_paper` has {human_count(paper.totals.params)} parameters and "
                      f"{human_count(paper.totals.macs)} MACs. This is torchvision's one-GPU version.")
     return notes
@@ -199,7 +199,7 @@ def figure(kind: str, form: ModelForm, include_extra: bool, base_height: int = 3
 
 # -- paper and facts -------------------------------------------------------------------------------
 def show_about(spec: ModelSpec) -> None:
-    """The paper's description (left) and the seeds' key facts for the network (right)."""
+    """The paper's description (left) and the course notes' key facts for the network (right)."""
     about, facts_col = st.columns([3, 2], gap="large")
     facts = spec.facts
     with about:
@@ -214,8 +214,8 @@ def show_about(spec: ModelSpec) -> None:
             st.markdown(f"**ImageNet (ILSVRC):** {facts.ilsvrc}")
         if facts.new_ideas:
             st.markdown("**What was new:**\n" + "\n".join(f"- {idea}" for idea in facts.new_ideas))
-        if facts.seeds_numbers:
-            st.info(f"**The seeds' numbers:** {facts.seeds_numbers}", icon=":material/menu_book:")
+        if facts.notes_numbers:
+            st.info(f"**The course notes' numbers:** {facts.notes_numbers}", icon=":material/menu_book:")
 
 
 # -- export ----------------------------------------------------------------------------------------

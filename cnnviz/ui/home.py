@@ -83,7 +83,7 @@ class Entry:
     year: int
     name: str
     top5: float  # percent
-    layers: int | None  # layers with weights, as the seeds count them
+    layers: int | None  # layers with weights, as the course notes count them
     note: str
     winner: bool = True
 
@@ -93,16 +93,16 @@ ILSVRC = (
     Entry(2011, "XRCE", 25.8, None, "Fisher vectors + linear SVMs; not a CNN"),
     Entry(2012, "AlexNet", 16.4, 8,
           "the first CNN winner: ReLU, dropout, LRN, two GPUs. 16.4% is the entry trained on the challenge "
-          "data only (5 CNNs), the number the seeds compare ZFNet with; the seeds also quote 15.3%, the entry "
+          "data only (5 CNNs), the number the course notes compare ZFNet with; the course notes also quote 15.3%, the entry "
           "that used extra ImageNet 2011 training data"),
-    Entry(2012, "ISI", 26.2, None, "runner-up, hand-made features: the 'next best entry' the seeds quote",
+    Entry(2012, "ISI", 26.2, None, "runner-up, hand-made features: the 'next best entry' the course notes quote",
           winner=False),
     Entry(2013, "ZFNet", 11.7, 8, "AlexNet with 7x7 stride-2 CONV1 and more filters"),
     Entry(2014, "GoogLeNet", 6.7, 22, "Inception modules, 1x1 bottlenecks, no FC layers, 5M parameters"),
     Entry(2014, "VGG", 7.3, 19, "runner-up: only 3x3 convolutions, 16-19 layers, 138M parameters", winner=False),
     Entry(2015, "ResNet", 3.57, 152, "skip connections: 152 layers (ensemble; ResNet-152 alone 4.49%)"),
 )
-HUMAN_TOP5 = 5.1  # Karpathy's own error on the test set, as the seeds quote it
+HUMAN_TOP5 = 5.1  # Karpathy's own error on the test set, as the course notes quote it
 
 
 def timeline_figure(runners_up: bool = True) -> go.Figure:

@@ -64,7 +64,7 @@ def _layer(tip: str, kind: str, size: int, depth: int, f: int, s: int, pad: str 
 
 
 LAYER_PRESETS = {
-    "Seeds' exercise": _layer("32x32x3 input, ten 5x5 filters, stride 1, pad 2 -> 32x32x10, 760 parameters",
+    "Course notes' exercise": _layer("32x32x3 input, ten 5x5 filters, stride 1, pad 2 -> 32x32x10, 760 parameters",
                               "conv", 32, 3, 5, 1, 2),
     "AlexNet CONV1": _layer("227x227x3, 96 filters 11x11, stride 4 -> 55x55x96", "conv", 227, 3, 11, 4, "valid", 96),
     "AlexNet POOL1": _layer("55x55x96, 3x3 max pooling, stride 2 -> 27x27x96", "max", 55, 96, 3, 2, "valid"),
@@ -401,7 +401,7 @@ def slide_section() -> None:
 # 1x1 convolutions and bottlenecks
 # ---------------------------------------------------------------------------------------------
 def _m(n: float) -> str:
-    """Millions with one decimal, as the seeds write them (120.4M)."""
+    """Millions with one decimal, as the course notes write them (120.4M)."""
     return f"{n / 1e6:.1f}\\text{{M}}"
 
 
@@ -458,14 +458,14 @@ def _residual() -> None:
     st.latex(f"\\begin{{aligned}} &{ch}\\cdot{mid} + 3\\cdot3\\cdot{mid}\\cdot{mid} + {mid}\\cdot{ch} \\\\ "
              f"&= {_c(r.reduce)} + {_c(r.conv)} + {_c(r.expand)} = {_c(r.bottleneck)} \\end{{aligned}}")
     st.markdown(f"**{r.saving:.1f}x fewer weights** (biases left out, as the course counts). "
-                "The seeds round 256-64-256 to ~69K against 589K, \"about 10x fewer\"; exactly it is 8.5x.")
+                "The course notes round 256-64-256 to ~69K against 589K, \"about 10x fewer\"; exactly it is 8.5x.")
 
 
 def _inception() -> None:
     st.subheader("Inception module: branches stacked along the depth")
     _presets({
-        "Seeds' naive module: 28x28x256": dict(ll_ic=256, ll_i1=128, ll_i3=192, ll_i5=96, ll_ipool="keep"),
-        "Seeds' module with 1x1 reductions: 28x28x192": dict(ll_ic=192, ll_i1=64, ll_i3=128, ll_i5=32,
+        "Course notes' naive module: 28x28x256": dict(ll_ic=256, ll_i1=128, ll_i3=192, ll_i5=96, ll_ipool="keep"),
+        "Course notes' module with 1x1 reductions: 28x28x192": dict(ll_ic=192, ll_i1=64, ll_i3=128, ll_i5=32,
                                                               ll_ipool="1x1 projection", ll_ip=32),
     }, columns=2)
     c1, c2, c3, c4, c5, c6 = st.columns(6)
@@ -701,7 +701,7 @@ def _dropout() -> None:
                            height=320), width="stretch")
     st.caption(f"While training each unit is kept with probability p and dropped otherwise. On average a unit "
                f"then gives p x a, so at test time (all units on) the outputs are multiplied by p = {keep:g}, "
-               f"as the seeds do. PyTorch's nn.Dropout does the same the other way round: it divides by p "
+               f"as the course notes do. PyTorch's nn.Dropout does the same the other way round: it divides by p "
                f"while training (mean here {demo.inverted_train.mean():.3f} vs {demo.activations.mean():.3f} "
                "without dropout) and changes nothing at test time.")
 

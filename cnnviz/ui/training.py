@@ -472,7 +472,7 @@ def data_section(lecture: bool) -> None:
         c1.plotly_chart(mosaic_figure(data, int(per_class)), config=CONFIG)
         c2.plotly_chart(counts_figure(data), config=CONFIG)
 
-        st.subheader("Preprocessing, as the seeds list it")
+        st.subheader("Preprocessing, as the course notes list it")
         st.markdown("Normalise the data, subtract the mean, **decorrelate** (diagonal covariance matrix) and "
                     "**whiten** (identity covariance matrix). Each image is a vector of (average-pooled) pixels; "
                     "the covariance matrix shows how pixels vary together over 1,000 training images.")
@@ -638,7 +638,7 @@ def experiments_section(lecture: bool) -> None:
                       help="quick: subsets, small images and few epochs (seconds to a minute on a CPU); full: "
                            "closer to the papers (for a GPU)") or default_size()
     exp = get_experiment(key, size)
-    st.markdown(f"**The seeds:** {exp.seeds}\n\n**Look for:** {exp.look_for}")
+    st.markdown(f"**The course notes:** {exp.notes}\n\n**Look for:** {exp.look_for}")
     st.dataframe(_settings_table(key, size), hide_index=True)
     job = current(EXP)
     busy = job is not None and not job.done

@@ -237,7 +237,7 @@ def show_shelf(r: dict[str, Any]) -> None:
 
 
 def shelf_section() -> None:
-    st.markdown("*CNN features off the shelf* (Razavian et al., 2014; the seeds' VGG-16 example): remove the "
+    st.markdown("*CNN features off the shelf* (Razavian et al., 2014; the course notes' VGG-16 example): remove the "
                 "output layer, use the network only to map each image to a feature vector (here "
                 "`model.forward_features`, flattened), and train any simple classifier on those vectors: a "
                 "scikit-learn `LogisticRegression`.")
@@ -289,7 +289,7 @@ def show_ensemble(r: E.EnsembleResult) -> None:
     c2.plotly_chart(ensemble_curve(r), config=CONFIG)
     st.caption(f"{k} x {r.model} ({r.params_one:,} parameters each) trained on {r.train_size} images for "
                f"{r.epochs} epochs, {r.train_seconds:.1f} s of training in all; tested on {r.test_size} images. "
-               "The seeds: an ensemble may gain about 2%, but it slows production by the number of networks and "
+               "The course notes: an ensemble may gain about 2%, but it slows production by the number of networks and "
                "keeps them all in memory: for competitions more than for real products.")
 
 

@@ -148,7 +148,7 @@ _ALEXNET_FACTS = PaperFacts(
         "Training on two GPUs (conv2, conv4, conv5 only see their own GPU's maps)",
         "Heavy data augmentation (random crops, flips, PCA colour noise)",
     ),
-    seeds_numbers=(
+    notes_numbers=(
         "60M parameters (61M weights), 724M floating point operations; 227x227x3 -> 55x55x96 -> "
         "27x27x96 -> 27x27x256 -> 13x13x256 -> 13x13x384 -> 13x13x384 -> 13x13x256 -> 6x6x256 -> "
         "9216 -> 4096 -> 4096 -> 1000"
@@ -264,7 +264,7 @@ CONV345 = {"512-1024-512": (512, 1024, 512), "384-384-256": (384, 384, 256)}
             "Smaller first-layer filters and stride (7x7 stride 2) keep more information",
             "Wider middle layers (512, 1024, 512 filters in conv3-5)",
         ),
-        seeds_numbers="AlexNet but CONV1 7x7 stride 2 and CONV3,4,5 with 512, 1024, 512 filters; ImageNet top-5 error 16.4% -> 11.7%",
+        notes_numbers="AlexNet but CONV1 7x7 stride 2 and CONV3,4,5 with 512, 1024, 512 filters; ImageNet top-5 error 16.4% -> 11.7%",
     ),
 )
 def zfnet(*, conv345: str, two_gpu_split: bool, width_mult: float, **settings: Any) -> AlexNet:

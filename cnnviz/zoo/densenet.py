@@ -184,7 +184,7 @@ DENSENET_FACTS = PaperFacts(
         "the channels (theta = 0.5) before 2x2 average pooling",
         "Pre-activation order BN-ReLU-Conv; far fewer parameters than a ResNet of similar accuracy",
     ),
-    seeds_numbers="Listed among the networks after ResNet (DenseNets)",
+    notes_numbers="Listed among the networks after ResNet (DenseNets)",
 )
 
 

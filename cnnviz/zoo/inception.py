@@ -297,7 +297,7 @@ _GOOGLENET_FACTS = PaperFacts(
         "Global average pooling instead of large fully connected layers (one FC layer only)",
         "Two auxiliary classifiers on intermediate layers to help gradients reach the early layers",
     ),
-    seeds_numbers="22 layers deep (21 conv layers deep, 57 in total; 27 layers with pooling), 9 inception modules, "
+    notes_numbers="22 layers deep (21 conv layers deep, 57 in total; 27 layers with pooling), 9 inception modules, "
     "7.0M weights (the paper says 6.8M; a slide says 'only 5 million', 12x fewer than AlexNet) "
     "and 1.43G FLOPs (these are multiply-adds); ILSVRC'14 winner with 6.7% top-5 error",
 )
@@ -586,7 +586,7 @@ _INCEPTION_V3_FACTS = PaperFacts(
         "Batch-normalised auxiliary classifier, acting as a regulariser",
         "Label smoothing regularisation; 299x299 inputs",
     ),
-    seeds_numbers="The seeds only say GoogLeNet/Inception has grown into Inception v4 and leave it to look up; "
+    notes_numbers="The course notes only say GoogLeNet/Inception has grown into Inception v4 and leave it to look up; "
     "the paper: about 5 billion multiply-adds and under 25 million parameters "
     "(torchvision: 27.2M with the auxiliary classifier, 5.7 GMACs)",
 )

@@ -197,13 +197,13 @@ class LeNet5(ZooModel):
     facts=PaperFacts(
         paper="LeCun, Bottou, Bengio & Haffner, 1998. Gradient-based learning applied to document recognition",
         year=1998,
-        ilsvrc="Before ImageNet: 0.95% test error on MNIST (0.8% with distorted training data); the seeds: 99.05% accuracy",
+        ilsvrc="Before ImageNet: 0.95% test error on MNIST (0.8% with distorted training data); the course notes: 99.05% accuracy",
         new_ideas=(
             "Convolution + subsampling layers trained end to end by backpropagation",
             "Weight sharing and local receptive fields",
             "CONV-POOL-CONV-POOL-FC-FC pattern still used today",
         ),
-        seeds_numbers=(
+        notes_numbers=(
             "60K parameters; 341K floating point operations per inference "
             "(the paper's 340,908 connections)"
         ),

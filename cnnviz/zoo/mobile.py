@@ -184,7 +184,7 @@ class MobileNetV1(ZooModel):
             "Resolution multiplier rho shrinks the input (cost ~ rho^2)",
             "95% of the compute and 75% of the parameters sit in the 1x1 convs (fast matrix multiplies)",
         ),
-        seeds_numbers="The seeds list 'MobileNet (Depthwise Separable Convolutions)'; the paper: "
+        notes_numbers="The course notes list 'MobileNet (Depthwise Separable Convolutions)'; the paper: "
         "4.2M parameters, 569M mult-adds, 70.6% top-1 (Conv MobileNet: 29.3M, 4866M, 71.7%)",
     ),
 )
@@ -307,7 +307,7 @@ class MobileNetV2(ZooModel):
             "Residual connections between the thin bottlenecks",
             "ReLU6, robust in low-precision arithmetic",
         ),
-        seeds_numbers="Not in the seeds (they list MobileNet v1); the paper: 3.4M parameters, 300M mult-adds",
+        notes_numbers="Not in the course notes (they list MobileNet v1); the paper: 3.4M parameters, 300M mult-adds",
     ),
     torchvision="mobilenet_v2",
 )
@@ -433,7 +433,7 @@ class ShuffleNetV2(ZooModel):
 
 _SHUFFLENET_DESCRIPTION = (
     "ShuffleNet v2 {width} (Ma et al. 2018), exactly torchvision's {name}(): {params} parameters "
-    "(paper: {paper_params}, {mflops} MFLOPs, i.e. multiply-adds). The seeds' 'ShuffleNet (Grouped Convolutions)' "
+    "(paper: {paper_params}, {mflops} MFLOPs, i.e. multiply-adds). The course notes' 'ShuffleNet (Grouped Convolutions)' "
     "is v1 (Zhang et al. 2017): ResNet-style bottleneck units with 1x1 group convolutions and a channel shuffle "
     "between them so that information crosses the groups. torchvision ships v2, which drops the group "
     "convolutions (they cost memory access time): each unit splits the channels in two, passes one half "
@@ -461,7 +461,7 @@ def _shufflenet_facts(width: str, top1_error: str, mflops: int, paper_params: st
             "Concatenation instead of addition, then channel shuffle to mix the two halves",
             "(v1, Zhang et al. 2017: pointwise group convolutions plus channel shuffle)",
         ),
-        seeds_numbers=f"The seeds list 'ShuffleNet (Grouped Convolutions)' (v1); the v2 paper: {paper_params} "
+        notes_numbers=f"The course notes list 'ShuffleNet (Grouped Convolutions)' (v1); the v2 paper: {paper_params} "
         f"parameters, {mflops} MFLOPs (multiply-adds) for {width}",
     )
 
@@ -627,7 +627,7 @@ _SQUEEZENET_FACTS = PaperFacts(
         "Downsample late so that the conv layers have large activation maps",
         "No fully connected layers: a 1x1 conv to the classes, then global average pooling",
     ),
-    seeds_numbers="SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size "
+    notes_numbers="SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size "
     "(1.25M parameters = 4.8MB in float32; 0.47MB after Deep Compression)",
 )
 

@@ -119,7 +119,7 @@ class NiN(ZooModel):
             "1x1 convs change the number of channels cheaply (later used by GoogLeNet and ResNet)",
             "Global average pooling instead of fully connected layers",
         ),
-        seeds_numbers="1x1 convolutions: 28x28x192 -> CONV 1x1, 32 filters, ReLU -> 28x28x32",
+        notes_numbers="1x1 convolutions: 28x28x192 -> CONV 1x1, 32 filters, ReLU -> 28x28x32",
     ),
 )
 def nin(*, in_channels: int, input_size: int, num_classes: int, **settings: Any) -> NiN:

@@ -79,7 +79,7 @@ class PaperFacts:
     year: int
     ilsvrc: str = ""
     new_ideas: tuple[str, ...] = ()
-    seeds_numbers: str = ""
+    notes_numbers: str = ""
 
 
 @dataclass(frozen=True)

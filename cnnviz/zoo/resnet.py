@@ -428,7 +428,7 @@ _RESNET_IDEAS = (
     "Dimension changes on the shortcut: option A = subsample by 2 and zero-pad (the dotted lines), "
     "option B = 1x1 projection",
 )
-_RESNET_SEEDS = (
+_RESNET_NOTES = (
     "ILSVRC'15 winner, 3.57% top-5 error; ResNet-152 4.49% top-5, beating the 5.1% human error; 152 layers "
     "but 60M parameters against VGG's 144M; bottleneck 64 1x1x256 + 64 3x3x64 + 256 1x1x64 kernels = 69K "
     "parameters vs 589K for 256 3x3x256 kernels; a 56-layer plain net has higher training and test error "
@@ -439,7 +439,7 @@ RESNET_FACTS = PaperFacts(
     year=2015,
     ilsvrc="ILSVRC 2015 classification winner, 3.57% top-5 error (ensemble); single ResNet-152 4.49% top-5",
     new_ideas=_RESNET_IDEAS,
-    seeds_numbers=_RESNET_SEEDS,
+    notes_numbers=_RESNET_NOTES,
 )
 RESNEXT_FACTS = PaperFacts(
     paper="Saining Xie, Ross Girshick, Piotr Dollar, Zhuowen Tu, Kaiming He, 2017. "
@@ -451,7 +451,7 @@ RESNEXT_FACTS = PaperFacts(
         "built as one grouped 3x3 convolution",
         "More paths (higher cardinality) beat a deeper or wider ResNet at the same parameter count",
     ),
-    seeds_numbers="Listed among the networks after ResNet (Aggregated Residual Transformations, ResNeXt)",
+    notes_numbers="Listed among the networks after ResNet (Aggregated Residual Transformations, ResNeXt)",
 )
 WIDE_FACTS = PaperFacts(
     paper="Sergey Zagoruyko, Nikos Komodakis, 2016. Wide Residual Networks",
@@ -461,7 +461,7 @@ WIDE_FACTS = PaperFacts(
         "beats very thin, very deep ResNets",
         "Dropout between the convolutions of a block (CIFAR WRNs)",
     ),
-    seeds_numbers="Listed among the networks after ResNet (Wide Residual Networks)",
+    notes_numbers="Listed among the networks after ResNet (Wide Residual Networks)",
 )
 
 _CIFAR_ERRORS = {20: "8.75%", 32: "7.51%", 44: "7.17%", 56: "6.97%", 110: "6.43%"}

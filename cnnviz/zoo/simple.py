@@ -1,7 +1,7 @@
 """Small teaching networks: the Keras MNIST MLP and the "(Conv x n + MaxPool) x m" pattern.
 
-* ``mlp``: the seeds' Keras example: Flatten -> Dense 512 ReLU -> Dropout 0.2 -> Dense 10.
-* ``convpool``: the seeds' "typical modern CNN": ``(Conv x n + MaxPool) x m`` with same
+* ``mlp``: the course notes' Keras example: Flatten -> Dense 512 ReLU -> Dropout 0.2 -> Dense 10.
+* ``convpool``: the course notes' "typical modern CNN": ``(Conv x n + MaxPool) x m`` with same
   padding, channels doubling at every block, then a fully connected output layer.
 * ``tinyvgg``: the same builder as a small VGG (two 3x3 convs per block), quick to train
   on MNIST on a CPU.
@@ -131,7 +131,7 @@ _KERAS_FACTS = PaperFacts(
     paper="Chollet et al., 2015. Keras (the TensorFlow/Keras MNIST beginner example)",
     year=2015,
     new_ideas=("A fully connected baseline: every pixel is an input, no weight sharing",),
-    seeds_numbers="Flatten 28x28 -> Dense 512 ReLU -> Dropout 0.2 -> Dense 10 softmax, 5 epochs of Adam",
+    notes_numbers="Flatten 28x28 -> Dense 512 ReLU -> Dropout 0.2 -> Dense 10 softmax, 5 epochs of Adam",
 )
 
 _CONVPOOL_FACTS = PaperFacts(
@@ -141,7 +141,7 @@ _CONVPOOL_FACTS = PaperFacts(
         "Halve height/width while doubling channels",
         "Convolutions as a feature extractor feeding a softmax (logistic regression) layer",
     ),
-    seeds_numbers="28x28x1 -> conv 3x3 32 -> max-pool 14x14x32 -> conv 3x3 64 -> max-pool 7x7x64 -> softmax; VGG: n = 2-4, m = 5",
+    notes_numbers="28x28x1 -> conv 3x3 32 -> max-pool 14x14x32 -> conv 3x3 64 -> max-pool 7x7x64 -> softmax; VGG: n = 2-4, m = 5",
 )
 
 _COMMON = (
@@ -208,7 +208,7 @@ def mlp(
         paper="Simonyan & Zisserman, 2014 (VGG), scaled down for small images",
         year=2014,
         new_ideas=("Stacks of 3x3 convolutions instead of one large kernel",),
-        seeds_numbers="(Conv x n + MaxPool) x m with 3x3 kernels, here n = 2",
+        notes_numbers="(Conv x n + MaxPool) x m with 3x3 kernels, here n = 2",
     ),
 )
 def tinyvgg(*, width: int, blocks: int, **settings: Any) -> ConvPoolNet:

@@ -89,7 +89,7 @@ _FACTS = PaperFacts(
         "Two stacked 3x3 convs see 5x5, three see 7x7, with fewer weights and more non-linearities",
         "Depth matters: 11 -> 19 weight layers, channels doubling as the size halves",
     ),
-    seeds_numbers=(
+    notes_numbers=(
         "VGG-16: 138M parameters (about 120M of them in the three fc layers), 15.5G FLOPs "
         "(these are multiply-adds); 7.3% top-5 error in ILSVRC'14"
     ),

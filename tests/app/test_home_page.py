@@ -63,7 +63,7 @@ def test_navigation_lists_only_pages_that_exist(tmp_path: Path) -> None:
     assert list(COURSE) == ["Start", "Layers", "Architectures", "Seeing inside", "Training"]
 
 
-def test_timeline_shows_the_seeds_numbers_and_human_error() -> None:
+def test_timeline_shows_the_notes_numbers_and_human_error() -> None:
     fig = _timeline(_app())
     bars = fig["data"][0]
     results = {x.split("<br>")[1]: (y, x.split("<br>")[2:]) for x, y in zip(bars["x"], bars["y"])}
@@ -72,7 +72,7 @@ def test_timeline_shows_the_seeds_numbers_and_human_error() -> None:
     assert results["ResNet"] == (3.57, ["152 layers"])
     assert results["NEC-UIUC"] == (28.2, []) and results["XRCE"] == (25.8, [])  # before CNNs
     assert fig["layout"]["shapes"][0]["y0"] == 5.1  # the human error line
-    assert "15.3%" in " ".join(bars["customdata"])  # the seeds' other AlexNet number is explained
+    assert "15.3%" in " ".join(bars["customdata"])  # the course notes' other AlexNet number is explained
 
 
 def test_runners_up_toggle() -> None:

@@ -46,7 +46,7 @@ def _torch_layer(settings: dict) -> tuple[tuple[int, ...], int]:
     return (out[1], out[2], out[0]), sum(p.numel() for p in layer.parameters())
 
 
-def test_renders_the_seeds_exercise_by_default() -> None:
+def test_renders_the_course_notes_exercise_by_default() -> None:
     at = _page()
     assert _metrics(at)["Output volume"] == "32x32x10"
     assert _metrics(at)["Parameters"] == "760"
@@ -96,7 +96,7 @@ def test_layer_kind_padding_groups_and_bias() -> None:
 
 
 @pytest.mark.parametrize("label,volume,params", [
-    ("Seeds' exercise", "32x32x10", "760"),
+    ("Course notes' exercise", "32x32x10", "760"),
     ("AlexNet CONV1", "55x55x96", "34,944"),
     ("AlexNet POOL1", "27x27x96", "0"),
     ("1x1 convolution", "28x28x32", "6,176"),
@@ -139,7 +139,7 @@ def test_url_sets_the_widgets() -> None:
 # ---------------------------------------------------------------------------------------------
 # The sliding window
 # ---------------------------------------------------------------------------------------------
-def test_sliding_window_max_pool_preset_steps_through_the_seeds_example() -> None:
+def test_sliding_window_max_pool_preset_steps_through_the_notes_example() -> None:
     at = _page(ll_sec="Sliding window")
     _button(at, "2x2 max pool").click().run()
     values = []
@@ -151,7 +151,7 @@ def test_sliding_window_max_pool_preset_steps_through_the_seeds_example() -> Non
 
 
 @pytest.mark.parametrize("label,steps", [("7x7, S=1 → 5x5", 25), ("7x7, S=2 → 3x3", 9), ("7x7, P=1 → 7x7", 49)])
-def test_sliding_window_presets_have_the_seeds_output_sizes(label: str, steps: int) -> None:
+def test_sliding_window_presets_have_the_notes_output_sizes(label: str, steps: int) -> None:
     at = _page(ll_sec="Sliding window")
     _button(at, label).click().run()
     assert at.slider(key="ll_step").max == steps
@@ -189,7 +189,7 @@ def test_bottleneck_story_recomputed_for_the_users_sizes() -> None:
     assert f"= {with_mid / 1e6:.1f}\\text{{M}}" in _latex(at)
     at.number_input(key="ll_rm").set_value(128).run()
     assert f"{256 * 128 * 2 + 9 * 128 * 128:,}".replace(",", "{,}") in _latex(at)
-    _button(at, "Seeds' module with 1x1 reductions: 28x28x192").click().run()
+    _button(at, "Course notes' module with 1x1 reductions: 28x28x192").click().run()
     assert "28 \\times 28 \\times (64 + 128 + 32 + 32) = 28 \\times 28 \\times 256" in _latex(at)
     at.number_input(key="ll_vn").set_value(2).run()
     assert "= 5" in _latex(at) and "18C^2" in _latex(at)

@@ -29,7 +29,7 @@ def test_explorer_settings_change_the_numbers(app_url: str, page: Page) -> None:
     goto(page, app_url, "explorer", ex_model="vgg16")
     assert_no_exception(page)
     assert metric_value(page, "Parameters") == human_count(cnnviz.summarize("vgg16").totals.params)
-    expect(page.get_by_text("24M x 4 bytes", exact=False)).to_be_visible()  # the seeds' convention note
+    expect(page.get_by_text("24M x 4 bytes", exact=False)).to_be_visible()  # the course notes' convention note
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(1)  # the network drawing
     screenshot(page, "explorer-vgg16")
 
