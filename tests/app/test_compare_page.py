@@ -40,7 +40,7 @@ def test_default_compares_resnet50_with_plain50() -> None:
         report = cnnviz.summarize(name)
         assert exact(table.loc["parameters", column]) == report.totals.params
         assert exact(table.loc["MACs", column]) == report.totals.macs
-        assert table.loc["weighted depth", column] == str(report.weighted_layers())
+        assert table.loc["Depth (layers with weights)", column] == str(report.totals.depth) == "50"
         assert table.loc["receptive field (px)", column] == str(report.receptive_field["size"])
     delta = cnnviz.summarize("plain50").totals.params - cnnviz.summarize("resnet50").totals.params
     text = changes(at)

@@ -41,8 +41,9 @@ def expected_metrics(report: Report) -> dict[str, str]:
     t = report.totals
     rf = report.receptive_field
     return {"Parameters": human_count(t.params), "MACs": human_count(t.macs), "FLOPs": human_count(t.flops),
-            "Weighted depth": str(report.weighted_layers()), "Receptive field": px(rf["size"]), "Jump": px(rf["jump"]), "Activation memory / image": short_bytes(t.activation_bytes),
-            "Parameter memory": short_bytes(t.param_bytes)}
+            "Depth (layers with weights)": str(t.depth), "Receptive field": px(rf["size"]), "Jump": px(rf["jump"]),
+            "Activations / image": f"{human_count(t.activation_values)} values",
+            "Activation memory": short_bytes(t.activation_bytes), "Parameter memory": short_bytes(t.param_bytes)}
 
 
 def assert_shows(at: AppTest, report: Report) -> None:
@@ -125,7 +126,7 @@ def test_settings_that_change_numbers_do_change_them() -> None:
     before = metrics(at)
     for key, value, changed in (("input_size", 160, "MACs"), ("width_mult", 0.5, "Parameters"),
                                 ("num_classes", 10, "Parameters"), ("in_channels", 1, "Parameters"),
-                                ("batch_norm", False, "Parameters"), ("skip", False, "Weighted depth")):
+                                ("batch_norm", False, "Parameters"), ("skip", False, "MACs")):
         setting = setting_of("resnet18", key)
         set_widget(at, setting, value)
         assert metrics(at)[changed] != before[changed], key
