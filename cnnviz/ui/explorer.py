@@ -78,8 +78,8 @@ def totals(report: Report, batch_size: int, optimizer: str) -> list[tuple[str, s
         ("Parameter memory", short_bytes(t.param_bytes),
          f"{t.param_bytes:,} bytes of float32 weights"
          + (f" + {human_bytes(t.buffer_bytes)} of buffers (BN statistics)" if t.buffer_bytes else "")),
-        ("Activations / image", f"{human_count(t.activation_values)} values",
-         f"{t.activation_values:,} values = {t.activation_bytes:,} bytes ({short_bytes(t.activation_bytes)}): "
+        ("Activation values", human_count(t.activation_values),
+         f"{t.activation_values:,} values = {t.activation_bytes:,} bytes ({short_bytes(t.activation_bytes)}) in "
          f"every layer output for one image, counted as the course notes count them (224 x 224 x 64 = 3.2M "
          f"values); in-place ReLUs add nothing; the input adds {human_bytes(t.input_bytes)}"),
         ("Activation memory", short_bytes(t.activation_bytes),
