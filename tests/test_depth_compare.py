@@ -15,7 +15,7 @@ from torch import nn
 import cnnviz
 from cnnviz.analysis import compare, human_bytes, human_count
 from cnnviz.analysis.depth import longest_path
-from cnnviz.analysis.report import plain_number
+from cnnviz.analysis.report import plain_number, significant
 
 # The papers' (and the course notes') depths.
 DEPTHS = {"resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet152": 152, "plain34": 34, "plain50": 50,
@@ -161,7 +161,10 @@ def test_a_fractional_jump_says_why() -> None:
 def test_no_scientific_notation(exponent: int) -> None:
     for mantissa in (1, 1.5, 9.999, 999.95 / 100):
         n = mantissa * 10.0 ** exponent
-        for text in (human_count(n), human_count(round(n)), human_bytes(abs(n)), plain_number(n)):
+        for text in (human_count(n), human_count(round(n)), human_bytes(abs(n)), plain_number(n), significant(n),
+                     significant(1 / n)):
             assert not re.search(r"\de[+-]?\d", text), text
     assert plain_number(141.71428) == "141.714" and plain_number(1000.0) == "1000" and human_count(999) == "999"
     assert math.isclose(float(plain_number(0.5)), 0.5)
+    assert (significant(1234.56), significant(1e-05), significant(0.12345), significant(0)) == \
+        ("1235", "0.00001", "0.123", "0")

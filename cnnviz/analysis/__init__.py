@@ -13,7 +13,8 @@ from torch import nn
 from cnnviz.analysis.depth import depth
 from cnnviz.analysis.errors import ConfigError
 from cnnviz.analysis.graph import trace
-from cnnviz.analysis.report import LayerRow, Report, Totals, human_bytes, human_count, make_rows
+from cnnviz.analysis.report import (LayerRow, Report, Totals, human_bytes, human_count, make_rows, plain_number,
+                                    significant)
 
 
 def _parse_shape(input_shape: Sequence[int] | str) -> tuple[int, ...]:
@@ -86,4 +87,5 @@ def summarize(name: str, input_shape: Sequence[int] | str | None = None, *, incl
     return report
 
 
-__all__ = ["ConfigError", "LayerRow", "Report", "Totals", "analyze", "human_bytes", "human_count", "summarize"]
+__all__ = ["ConfigError", "LayerRow", "Report", "Totals", "analyze", "human_bytes", "human_count", "plain_number",
+           "significant", "summarize"]

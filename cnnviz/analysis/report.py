@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,14 @@ def human_count(n: float | None, unit: str = "") -> str:
         if abs(n) >= div:
             return f"{n / div:.2f}{suffix}{unit}"
     return f"{plain_number(n)}{unit}"
+
+
+def significant(x: float, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant digits without scientific notation: ``1234.5`` -> ``1235``, ``1e-05`` ->
+    ``0.00001``, ``0.12345`` -> ``0.123`` (what ``:.3g`` gives, except that it never writes ``1.23e+03``)."""
+    if not math.isfinite(x) or x == 0:
+        return str(x) if x else "0"
+    return plain_number(x, max(digits - 1 - math.floor(math.log10(abs(x))), 0))
 
 
 def plain_number(x: float, decimals: int = 3) -> str:
