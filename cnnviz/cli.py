@@ -73,8 +73,9 @@ def compare_rows(reports: list[Report]) -> list[dict[str, Any]]:
         t = r.totals
         rf = r.receptive_field
         rows.append({"model": r.model, "input_shape": list(r.input_shape), "output_shape": list(r.output_shape),
-                     "params": t.params, "macs": t.macs, "flops": t.flops, "activation_bytes": t.activation_bytes,
-                     "param_bytes": t.param_bytes, "weighted_layers": r.weighted_layers(),
+                     "params": t.params, "macs": t.macs, "flops": t.flops, "activation_values": t.activation_values,
+                     "activation_bytes": t.activation_bytes, "param_bytes": t.param_bytes, "depth": t.depth,
+                     "weight_layers_all_branches": r.weighted_layers(),
                      "receptive_field": rf["size"], "jump": rf["jump"]})
     return rows
 
@@ -89,14 +90,21 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return 0
-    labels = [("params", lambda v: f"{v:,}"), ("macs", human_count), ("flops", human_count),
-              ("activation_bytes", human_bytes), ("param_bytes", human_bytes), ("weighted_layers", str),
-              ("receptive_field", str), ("jump", str), ("input_shape", lambda v: "x".join(map(str, v))),
-              ("output_shape", lambda v: "x".join(map(str, v)))]
+    def shape(v: list[int]) -> str:
+        return "x".join(map(str, v))
+
+    labels = [("params", "params", lambda v: f"{v:,}"), ("macs", "MACs", human_count),
+              ("flops", "FLOPs", human_count), ("activation_values", "activation values", human_count),
+              ("activation_bytes", "activation memory", human_bytes), ("param_bytes", "parameter memory", human_bytes),
+              ("depth", "Depth (layers with weights)", str),
+              ("weight_layers_all_branches", "weight layers, all branches", str),
+              ("receptive_field", "receptive field", str), ("jump", "jump", str),
+              ("input_shape", "input (CxHxW)", shape), ("output_shape", "output (CxHxW)", shape)]
+    first = max(len(title) for _, title, _ in labels) + 2
     width = max(18, *(len(r["model"]) + 2 for r in rows))
-    print(f"{'':<18}" + "".join(f"{r['model']:>{width}}" for r in rows))
-    for key, fmt in labels:
-        print(f"{key:<18}" + "".join(f"{fmt(r[key]):>{width}}" for r in rows))
+    print(f"{'':<{first}}" + "".join(f"{r['model']:>{width}}" for r in rows))
+    for key, title, fmt in labels:
+        print(f"{title:<{first}}" + "".join(f"{fmt(r[key]):>{width}}" for r in rows))
     return 0
 
 

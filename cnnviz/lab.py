@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz.analysis import analyze
+from cnnviz.analysis import analyze, significant
 from cnnviz.analysis.counting import sliding_out
 from cnnviz.analysis.errors import ConfigError
 
@@ -164,7 +164,7 @@ def _n(x: float) -> str:
     """A number for a formula: thousands separated, no trailing .0."""
     if float(x).is_integer():
         return f"{int(x):,}".replace(",", "{,}")
-    return f"{x:.4g}"
+    return significant(x, 4)
 
 
 def size_formula(n_in: int, cfg: LayerConfig, axis: str = "W") -> str:

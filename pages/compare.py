@@ -29,7 +29,8 @@ for i, col in enumerate(st.columns(count), start=1):
                 label = cmp.label_for(i, name, form.changed)
                 models.append(cmp.Configured(label, name, form.changed, report))
                 st.markdown(f"**{human_count(report.totals.params)}** parameters · "
-                            f"**{human_count(report.totals.macs)}** MACs · {report.weighted_layers()} weight layers")
+                            f"**{human_count(report.totals.macs)}** MACs · depth {report.totals.depth} "
+                            "(layers with weights)")
 
 if len(models) < 2:
     st.info("Fix the settings above: the comparison needs at least two models that can be built.")
@@ -37,6 +38,11 @@ if len(models) < 2:
 
 st.subheader("Totals")
 st.table(cmp.totals_table(models))
+
+st.subheader("By layer kind")
+st.caption("How many layers of each kind every network runs, with their parameters and MACs: kinds without weights "
+           "(pooling, activations, merges) have no parameters.")
+st.table(cmp.kind_table(models))
 
 st.subheader("What changed")
 ref = models[0]

@@ -5,7 +5,7 @@ from cnnviz.analysis import ConfigError
 from cnnviz.ui import explorer as ex
 from cnnviz.ui.charts import shape_text
 from cnnviz.ui.model_settings import cached_report, model_settings, pick_model
-from cnnviz.ui.state import chart_height, friendly_errors, url_select
+from cnnviz.ui.state import friendly_errors, url_select
 
 lecture = bool(st.session_state.get("lecture"))
 with st.sidebar:
@@ -29,7 +29,7 @@ if report is not None:
     st.caption(f"**{name}** · input {shape_text(report.input_shape)} (H x W x C) · "
                f"{len(report.layers)} layers run · settings changed: "
                + (", ".join(f"{k}={v}" for k, v in form.changed.items()) or "none (the defaults)"))
-    ex.show_totals(report, batch, optimizer, per_row=3 if lecture else 5)
+    ex.show_totals(report, batch, optimizer, per_row=3 if lecture else 4)
     for note in ex.convention_notes(report):
         st.caption(note)
 
@@ -51,8 +51,8 @@ with tabs[1]:
         table = ex.layer_table(report, depth)
         st.caption(f"{len(table)} rows" + (f", blocks at depth {depth} folded" if depth else ", every layer")
                    + ". Wide tables scroll sideways; click a column to sort.")
-        st.dataframe(table, hide_index=True, column_config=ex.TABLE_CONFIG,
-                     height=chart_height(420) if len(table) > 12 else "auto")
+        st.dataframe(table, hide_index=True, column_config=ex.TABLE_CONFIG, row_height=ex.TABLE_ROW_PX,
+                     height=ex.table_height(len(table)))
 with tabs[2]:
     if tabs[2].open and report is not None:
         for pair in (("params", "macs"), ("memory", "rf")):

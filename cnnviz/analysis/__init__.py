@@ -10,9 +10,11 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from cnnviz.analysis.depth import depth
 from cnnviz.analysis.errors import ConfigError
 from cnnviz.analysis.graph import trace
-from cnnviz.analysis.report import LayerRow, Report, Totals, human_bytes, human_count, make_rows
+from cnnviz.analysis.report import (LayerRow, Report, Totals, human_bytes, human_count, make_rows, plain_number,
+                                    significant)
 
 
 def _parse_shape(input_shape: Sequence[int] | str) -> tuple[int, ...]:
@@ -38,7 +40,7 @@ def analyze(model: nn.Module, input_shape: Sequence[int] | str, *, include_extra
     """
     shape = _parse_shape(input_shape)
     graph = trace(model, shape, dtype)
-    rows = make_rows(graph.nodes, include_extra)
+    rows = make_rows(graph.nodes, include_extra, torch.empty((), dtype=dtype, device="meta").element_size())
     seen: set[int] = set()  # shared weights count once
     params = trainable = param_bytes = buffer_bytes = 0
     for module in model.modules():  # one walk for both (each of .parameters() and .buffers() is a walk)
@@ -60,7 +62,7 @@ def analyze(model: nn.Module, input_shape: Sequence[int] | str, *, include_extra
         flops=2 * macs + (extra if include_extra else 0), extra_flops=extra, param_bytes=param_bytes,
         buffer_bytes=buffer_bytes, activation_bytes=sum(r.activation_bytes for r in rows),
         input_bytes=graph.input_bytes, params_not_run=params - sum(r.params for r in rows),
-        unknown_layers=unknown,
+        unknown_layers=unknown, activation_values=sum(r.activation_values for r in rows), depth=depth(rows),
     )
     return Report(model=name or getattr(model, "cnnviz_name", type(model).__name__), input_shape=shape,
                   layers=rows, totals=totals, blocks=graph.blocks, include_extra=include_extra,
@@ -85,4 +87,5 @@ def summarize(name: str, input_shape: Sequence[int] | str | None = None, *, incl
     return report
 
 
-__all__ = ["ConfigError", "LayerRow", "Report", "Totals", "analyze", "human_bytes", "human_count", "summarize"]
+__all__ = ["ConfigError", "LayerRow", "Report", "Totals", "analyze", "human_bytes", "human_count", "plain_number",
+           "significant", "summarize"]

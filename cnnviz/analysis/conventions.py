@@ -30,6 +30,5 @@ def course_notes(report: Report) -> list[str]:
     notes = [f"The course notes' \"{figure}\" counts {what}; {ours}."
              for figure, what in NOTES_FIGURES.get(report.model, [])]
     if report.model == "vgg16":
-        values = (t.activation_bytes // 4)
-        notes.append(f"Activation values here: {human_count(values)} per image (in-place ReLUs allocate nothing).")
+        notes.append(f"Activation values here: {human_count(t.activation_values)} per image (in-place ReLUs allocate nothing).")
     return notes

@@ -4,14 +4,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from cnnviz.analysis import receptive_field as rfm
 from cnnviz.analysis.counting import format_shape
+from cnnviz.analysis.depth import is_weight_layer
 from cnnviz.analysis.graph import Block, Node
 
+SHAPE_ORDER = "C x H x W (PyTorch's order, batch left out); the app writes shapes H x W x C"
 OPTIMIZER_STATES = {"sgd": 0, "sgd_momentum": 1, "adam": 2, "adamw": 2, "rmsprop": 1}
 
 
@@ -22,7 +25,22 @@ def human_count(n: float | None, unit: str = "") -> str:
     for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
         if abs(n) >= div:
             return f"{n / div:.2f}{suffix}{unit}"
-    return f"{n:g}{unit}"
+    return f"{plain_number(n)}{unit}"
+
+
+def significant(x: float, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant digits without scientific notation: ``1234.5`` -> ``1235``, ``1e-05`` ->
+    ``0.00001``, ``0.12345`` -> ``0.123`` (what ``:.3g`` gives, except that it never writes ``1.23e+03``)."""
+    if not math.isfinite(x) or x == 0:
+        return str(x) if x else "0"
+    return plain_number(x, max(digits - 1 - math.floor(math.log10(abs(x))), 0))
+
+
+def plain_number(x: float, decimals: int = 3) -> str:
+    """A number without scientific notation: ``1000.0`` -> ``1000``, ``141.7142857`` -> ``141.714``."""
+    if float(x).is_integer():
+        return str(int(x))
+    return f"{x:.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def human_bytes(n: float | None) -> str:
@@ -59,6 +77,7 @@ class LayerRow:
     flops: int | None
     extra_flops: int | None
     activation_bytes: int
+    activation_values: int  # the course's count: 224 x 224 x 64 = 3.2M values (bytes = values x bytes per value)
     rf_field: rfm.RF
     kernel: tuple[int, int] | None
     stride: tuple[float, float] | None
@@ -106,7 +125,7 @@ class LayerRow:
             "inputs": list(self.inputs), "output_shape": list(self.output_shape), "params": self.params,
             "trainable_params": self.trainable_params, "frozen_params": self.frozen_params, "macs": self.macs,
             "flops": self.flops, "extra_flops": self.extra_flops, "activation_bytes": self.activation_bytes,
-            "rf": self.rf, "jump": self.jump, "start": self.start,
+            "activation_values": self.activation_values, "rf": self.rf, "jump": self.jump, "start": self.start,
             "kernel": list(self.kernel) if self.kernel else None,
             "stride": list(self.stride) if self.stride else None, "note": self.note,
         }
@@ -125,6 +144,8 @@ class Totals:
     input_bytes: int
     params_not_run: int
     unknown_layers: tuple[str, ...]
+    activation_values: int
+    depth: int  # the papers' depth: weight layers on the longest input-to-output path (see analysis.depth)
 
     @property
     def frozen_params(self) -> int:
@@ -135,8 +156,8 @@ class Totals:
             "params": self.params, "trainable_params": self.trainable_params, "frozen_params": self.frozen_params,
             "macs": self.macs, "flops": self.flops, "extra_flops": self.extra_flops,
             "param_bytes": self.param_bytes, "buffer_bytes": self.buffer_bytes,
-            "activation_bytes": self.activation_bytes, "input_bytes": self.input_bytes,
-            "params_not_run": self.params_not_run,
+            "activation_bytes": self.activation_bytes, "activation_values": self.activation_values,
+            "input_bytes": self.input_bytes, "depth": self.depth, "params_not_run": self.params_not_run,
             "macs_complete": not self.unknown_layers, "unknown_layers": list(self.unknown_layers),
         }
 
@@ -172,6 +193,27 @@ class Report:
             return {"size": None, "jump": None, "start": None, "layer": None}
         return {"size": row.rf, "jump": row.jump, "start": row.start, "layer": row.name}
 
+    def jump_note(self) -> str:
+        """Why the receptive field's jump is not a whole number ("" when it is): the layers with a fractional stride."""
+        last = self.final_feature_layer()
+        jump = self.receptive_field["jump"]
+        if last is None or all(float(j).is_integer() for j in (jump if isinstance(jump, list) else [jump])):
+            return ""
+        causes = []
+        for r in self.layers:
+            if r.index > last.index or not r.stride or all(float(s).is_integer() for s in r.stride):
+                continue
+            shapes = (r.input_shapes[0] if r.input_shapes else (), r.output_shape)
+            if all(len(s) == 3 for s in shapes):
+                (_, hi, wi), (_, ho, wo) = shapes
+                how = ", an adaptive pool, spreads" if "adaptive" in r.type.lower() else " maps"
+                causes.append(f"{r.name} ({r.type}){how} {hi}x{wi} over {ho}x{wo} outputs, a stride of "
+                              + " x ".join(f"{i}/{o}" for i, o in sorted({(hi, ho), (wi, wo)}, reverse=True))
+                              + " on average")
+            else:
+                causes.append(f"{r.name} ({r.type}) has a stride of {' x '.join(map(plain_number, r.stride))}")
+        return "not a whole number: " + "; ".join(causes) if causes else ""
+
     def row(self, name: str) -> LayerRow:
         for r in self.layers:
             if r.name == name:
@@ -179,8 +221,8 @@ class Report:
         raise KeyError(name)
 
     def weighted_layers(self) -> int:
-        """Depth as papers count it: layers with weights (conv and fully connected)."""
-        return sum(1 for r in self.layers if r.type in {"Conv2d", "Linear"})
+        """Every layer with weights that runs, parallel branches included (GoogLeNet 58); depth is ``totals.depth``."""
+        return sum(1 for r in self.layers if is_weight_layer(r))
 
     def training_memory(self, batch_size: int = 32, optimizer: str = "adam") -> dict[str, int]:
         """Estimated memory to train with ``batch_size`` and ``optimizer``.
@@ -226,7 +268,8 @@ class Report:
                 "block": True, "output_shape": list(last.output_shape), "params": sum(r.params for r in rows),
                 "trainable_params": sum(r.trainable_params for r in rows), "macs": macs,
                 "flops": None if macs is None else sum(r.flops or 0 for r in rows),
-                "activation_bytes": sum(r.activation_bytes for r in rows), "rf": last.rf, "jump": last.jump,
+                "activation_bytes": sum(r.activation_bytes for r in rows),
+                "activation_values": sum(r.activation_values for r in rows), "rf": last.rf, "jump": last.jump,
             })
             i = block.last + 1
         return out
@@ -238,6 +281,7 @@ class Report:
             "model": self.model,
             "input_shape": list(self.input_shape),
             "output_shape": list(self.output_shape),
+            "shape_order": SHAPE_ORDER,
             "conventions": "MACs = multiply-accumulates of conv and linear layers (bias excluded); "
                            "FLOPs = 2 x MACs" + (" + extra_flops (elementwise work)" if self.include_extra else
                                                  "; extra_flops (bias, BN, activations, pooling, adds) listed apart"),
@@ -251,13 +295,13 @@ class Report:
 
     def to_csv(self) -> str:
         buf = io.StringIO()
-        cols = ["index", "name", "type", "output_shape", "params", "trainable_params", "macs", "flops",
-                "extra_flops", "activation_bytes", "rf", "jump", "start", "note"]
+        cols = ["index", "name", "type", "output_shape_chw", "params", "trainable_params", "macs", "flops",
+                "extra_flops", "activation_values", "activation_bytes", "rf", "jump", "start", "note"]
         writer = csv.writer(buf)
         writer.writerow(cols)
         for r in self.layers:
             d = r.to_dict()
-            d["output_shape"] = "x".join(map(str, r.output_shape))
+            d["output_shape_chw"] = "x".join(map(str, r.output_shape))
             for key in ("rf", "jump", "start"):
                 if isinstance(d[key], list):
                     d[key] = "x".join(map(str, d[key]))
@@ -265,8 +309,9 @@ class Report:
         return buf.getvalue()
 
     def to_text(self, max_depth: int | None = None) -> str:
-        head = f"{'layer':<36} {'type':<18} {'output':<18} {'params':>11} {'MACs':>10} {'act. mem':>11} {'RF':>9} {'jump':>5}"
-        lines = [f"{self.model}  input {format_shape(self.input_shape)}", head, "-" * len(head)]
+        head = (f"{'layer':<36} {'type':<18} {'output (CxHxW)':<18} {'params':>11} {'MACs':>10} {'act. values':>11} "
+                f"{'act. mem':>11} {'RF':>9} {'jump':>5}")
+        lines = [f"{self.model}  input {format_shape(self.input_shape)} (C x H x W)", head, "-" * len(head)]
         for r in self.layers:
             if max_depth is not None and r.depth > max_depth:
                 continue
@@ -276,7 +321,8 @@ class Report:
             jump = r.jump
             jump_text = "" if jump is None else ("x".join(map(str, jump)) if isinstance(jump, list) else str(jump))
             lines.append(f"{r.name[:36]:<36} {r.type[:18]:<18} {format_shape(r.output_shape)[:18]:<18} "
-                         f"{r.params:>11,} {human_count(r.macs):>10} {human_bytes(r.activation_bytes):>11} "
+                         f"{r.params:>11,} {human_count(r.macs):>10} {human_count(r.activation_values):>11} "
+                         f"{human_bytes(r.activation_bytes):>11} "
                          f"{rf_text:>9} {jump_text:>5}")
         t = self.totals
         rf = self.receptive_field
@@ -286,9 +332,13 @@ class Report:
             + (f"; {t.params_not_run:,} in layers not run at inference" if t.params_not_run else ""),
             f"MACs: {t.macs:,} ({human_count(t.macs)})   FLOPs: {t.flops:,} ({human_count(t.flops)})   "
             f"extra elementwise FLOPs: {human_count(t.extra_flops)}",
+            f"depth: {t.depth} layers with weights on the longest input-to-output path "
+            f"({self.weighted_layers()} weight layers run in all, parallel branches included)",
             f"parameter memory: {human_bytes(t.param_bytes)}   activation memory per image: "
-            f"{human_bytes(t.activation_bytes)} (+ input {human_bytes(t.input_bytes)})",
-            f"receptive field (at {rf['layer']}): {rf['size']} px, jump {rf['jump']}",
+            f"{human_count(t.activation_values)} values = {human_bytes(t.activation_bytes)} "
+            f"(+ input {human_bytes(t.input_bytes)})",
+            f"receptive field (at {rf['layer']}): {rf['size']} px, jump {rf['jump']}"
+            + (f" ({note})" if (note := self.jump_note()) else ""),
             "MACs = multiply-accumulates of conv and linear layers; FLOPs = 2 x MACs.",
         ]
         if t.unknown_layers:
@@ -299,8 +349,8 @@ class Report:
         return self.to_text()
 
 
-def make_rows(nodes: list[Node], include_extra: bool) -> list[LayerRow]:
-    """LayerRows from the traced graph's nodes."""
+def make_rows(nodes: list[Node], include_extra: bool, value_bytes: int = 4) -> list[LayerRow]:
+    """LayerRows from the traced graph's nodes (``value_bytes``: bytes of one activation value)."""
     names = {n.index: n.name for n in nodes}
     rows = []
     for n in nodes:
@@ -313,6 +363,7 @@ def make_rows(nodes: list[Node], include_extra: bool) -> list[LayerRow]:
             index=n.index, name=n.name, type=n.type, module=n.module_name, depth=n.depth,
             inputs=tuple(names.get(i, "input") for i in n.inputs), input_shapes=tuple(n.input_shapes),
             output_shape=tuple(n.out_shape), params=n.params, trainable_params=n.trainable_params, macs=n.macs,
-            flops=flops, extra_flops=n.extra_flops, activation_bytes=n.activation_bytes, rf_field=n.rf,
+            flops=flops, extra_flops=n.extra_flops, activation_bytes=n.activation_bytes,
+            activation_values=n.activation_bytes // value_bytes, rf_field=n.rf,
             kernel=n.kernel, stride=n.stride, note=n.note))
     return rows

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz.analysis import Report, human_bytes, human_count
+from cnnviz.analysis import compare as engine
 from cnnviz.analysis.report import LayerRow
 from cnnviz.ui import charts
 from cnnviz.ui.explorer import rf_text
@@ -18,16 +19,7 @@ from cnnviz.ui.state import chart_height, font_size
 from cnnviz.zoo import get_spec
 
 DEFAULT_MODELS = ("resnet50", "plain50", "vgg16", "googlenet")
-# Layer groups whose role has a name in the course.
-GLOSSARY = {
-    "downsample": "the projection shortcuts",
-    "add": "the skip connections' additions",
-    "aux": "the auxiliary classifiers",
-    "auxlogits": "the auxiliary classifier",
-    "lrn": "local response normalisation",
-    "bn": "batch norm",
-    "norm": "batch norm",
-}
+DEPTH = "Depth (layers with weights)"
 
 
 @dataclass(frozen=True)
@@ -77,18 +69,14 @@ def totals_table(models: Sequence[Configured]) -> pd.DataFrame:
         rows["MACs"].append(f"{human_count(t.macs)} ({t.macs:,})")
         rows["FLOPs"].append(human_count(t.flops))
         rows["parameter memory"].append(human_bytes(t.param_bytes))
-        rows["activation memory / image"].append(human_bytes(t.activation_bytes))
-        rows["weighted depth"].append(str(r.weighted_layers()))
+        rows["activation memory / image"].append(f"{human_count(t.activation_values)} values = "
+                                                  f"{human_bytes(t.activation_bytes)}")
+        rows[DEPTH].append(str(t.depth))
+        rows["weight layers, all branches"].append(str(r.weighted_layers()))
         rows["layers run"].append(str(len(r.layers)))
         rows["receptive field (px)"].append(rf_text(rf["size"]))
         rows["jump (px)"].append(rf_text(rf["jump"]))
     return pd.DataFrame(rows, index=[m.label for m in models]).T
-
-
-def _group_key(name: str) -> str:
-    """``layer1.0.downsample.0`` -> ``downsample``; ``features.12`` -> ``features``; ``layer2.1.add:3`` -> ``add``."""
-    parts = [p for p in name.split(":")[0].split(".") if not p.isdigit()]
-    return parts[-1] if parts else name
 
 
 def _kind(row: LayerRow) -> str:
@@ -97,47 +85,33 @@ def _kind(row: LayerRow) -> str:
     return row.type
 
 
-def describe_group(rows: Sequence[LayerRow]) -> str:
-    """``4 x Conv2d 1x1, 4 x BatchNorm2d: 2.78M params, 360.71M MACs``."""
-    kinds = Counter(_kind(r) for r in rows)
+def describe_group(group: engine.Group) -> str:
+    """``downsample (the projection shortcuts): 4 x Conv2d 1x1, 4 x BatchNorm2d: 2.78M params, 360.71M MACs``."""
+    kinds = Counter(_kind(r) for r in group.rows)
     parts = ", ".join(f"{n} x {k}" for k, n in kinds.most_common(4))
-    params = sum(r.params for r in rows)
-    macs = sum(r.macs or 0 for r in rows)
-    cost = [f"{human_count(params)} params"] if params else []
-    cost += [f"{human_count(macs)} MACs"] if macs else []
-    return parts + (": " + ", ".join(cost) if cost else "")
+    cost = [f"{human_count(group.params)} params"] if group.params else []
+    cost += [f"{human_count(group.macs)} MACs"] if group.macs else []
+    head = f"{group.key} ({group.role})" if group.role else group.key
+    return f"{head}: {parts}" + (": " + ", ".join(cost) if cost else "")
 
 
-def only_in(a: Report, b: Report) -> list[str]:
-    """Phrases for the layer groups that ``a`` runs and ``b`` does not, biggest first."""
-    names_b = {r.name for r in b.layers}
-    groups: dict[str, list[LayerRow]] = defaultdict(list)
-    for r in a.layers:
-        if r.name not in names_b:
-            groups[_group_key(r.name)].append(r)
-    ranked = sorted(groups.items(), key=lambda kv: -sum(r.params for r in kv[1]) - len(kv[1]) / 1e6)
-    out = []
-    for key, rows in ranked:
-        role = GLOSSARY.get(key.lower().rstrip("0123456789_"), "")
-        out.append(f"{key}{f' ({role})' if role else ''}: {describe_group(rows)}")
-    return out
+def kind_text(totals: engine.KindTotals | None) -> str:
+    """``13 layers, 14.71M params, 15.35G MACs``; a kind without weights shows no parameters; ``-`` when absent."""
+    if totals is None:
+        return "-"
+    parts = [f"{totals.layers} layer{'s' if totals.layers != 1 else ''}"]
+    parts += [f"{human_count(totals.params)} params"] if totals.params else []
+    parts += [f"{human_count(totals.macs)} MACs"] if totals.macs else []
+    return ", ".join(parts)
 
 
-def resized(a: Report, b: Report) -> str:
-    """Parameter change of the layers both run, by layer type (``Conv2d -17.3M, Linear -1.02M``)."""
-    rows_b = {r.name: r for r in b.layers}
-    delta: Counter = Counter()
-    for r in a.layers:
-        other = rows_b.get(r.name)
-        if other is not None and other.params != r.params:
-            delta[r.type] += r.params - other.params
-    return ", ".join(f"{t} {signed_count(d)} params" for t, d in sorted(delta.items(), key=lambda kv: -abs(kv[1])))
-
-
-def shared_fraction(a: Report, b: Report) -> float:
-    """Share of layer names the two reports have in common (1.0: the same architecture)."""
-    names_a, names_b = {r.name for r in a.layers}, {r.name for r in b.layers}
-    return len(names_a & names_b) / max(len(names_a), len(names_b), 1)
+def kind_table(models: Sequence[Configured]) -> pd.DataFrame:
+    """One column per model, one row per layer kind (convolution, fully connected, pooling, ...)."""
+    kinds = [engine.by_kind(m.report) for m in models]
+    order = [k for k, _ in engine.KINDS] + ["other"]
+    present = [k for k in order if any(k in ks for ks in kinds)]
+    return pd.DataFrame({m.label: [kind_text(ks.get(k)) for k in present] for m, ks in zip(models, kinds)},
+                        index=present)
 
 
 def composition(report: Report) -> str:
@@ -173,21 +147,26 @@ def what_changed(ref: Configured, other: Configured) -> list[str]:
     lines.append(
         f"**{other.name} vs {ref.name}:** {signed_count(tb.params - ta.params)} params{percent(tb.params, ta.params)}, "
         f"{signed_count(tb.macs - ta.macs)} MACs{percent(tb.macs, ta.macs)}, activation memory "
-        f"{signed_bytes(tb.activation_bytes - ta.activation_bytes)} per image, weighted depth "
-        f"{a.weighted_layers()} → {b.weighted_layers()}, receptive field {rf_text(rfa)} → {rf_text(rfb)} px."
+        f"{signed_bytes(tb.activation_bytes - ta.activation_bytes)} per image, depth (layers with weights) "
+        f"{ta.depth} → {tb.depth}, receptive field {rf_text(rfa)} → {rf_text(rfb)} px."
     )
-    if shared_fraction(a, b) < 0.5:  # different architectures: their layer names say little
+    if not engine.same_structure(a, b):  # unrelated networks: a name such as features.2 means different layers
         for rep, who in ((b, other.name), (a, ref.name)):
             lines.append(f"**{who} is built from:** {composition(rep)}.")
+        changes = [c for c in engine.kind_changes(a, b) if c.params_delta]
+        if changes:
+            lines.append(f"**Parameters by layer kind ({other.name} vs {ref.name}):** "
+                         + ", ".join(f"{c.kind} {signed_count(c.params_delta)}" for c in changes) + ".")
     else:
         for x, y, who in ((b, a, other.name), (a, b, ref.name)):
-            phrases = only_in(x, y)
-            if phrases:
-                lines.append(f"**Layers only in {who}:** " + "; ".join(phrases[:4])
-                             + (f"; and {len(phrases) - 4} more groups" if len(phrases) > 4 else "") + ".")
-        sizes = resized(b, a)
+            groups = engine.only_in(x, y)
+            if groups:
+                lines.append(f"**Layers only in {who}:** " + "; ".join(describe_group(g) for g in groups[:4])
+                             + (f"; and {len(groups) - 4} more groups" if len(groups) > 4 else "") + ".")
+        sizes = engine.resized(b, a)
         if sizes:
-            lines.append(f"**Layers both run, resized ({other.name} vs {ref.name}):** {sizes}.")
+            lines.append(f"**Layers both run, resized ({other.name} vs {ref.name}):** "
+                         + ", ".join(f"{t} {signed_count(d)} params" for t, d in sizes.items()) + ".")
     not_run = tb.params_not_run - ta.params_not_run
     if not_run:
         lines.append(f"**Not run at inference** (e.g. auxiliary classifiers): {signed_count(not_run)} params.")

@@ -16,6 +16,7 @@ from cnnviz.ui.model_settings import ModelForm, Settings, cached_report, family_
 from cnnviz.ui.state import chart_height, font_size, url_number, url_select, url_toggle
 from cnnviz.zoo import ModelSpec
 
+DEPTH = "Depth (layers with weights)"
 OPTIMIZER_LABELS = {"sgd": "SGD", "sgd_momentum": "SGD + momentum", "adam": "Adam", "adamw": "AdamW",
                     "rmsprop": "RMSprop"}
 FOLD_OPTIONS = ("auto", "1", "2", "3", "4", "every layer")
@@ -39,10 +40,12 @@ def px_text(value: Any) -> str:
 
 
 def short_bytes(n: float) -> str:
-    """Bytes with three significant digits, to fit a metric: ``553430176`` -> ``528 MiB``."""
+    """Bytes in about three digits, never in scientific notation: ``553430176`` -> ``528 MiB``, ``1023.5 MiB`` ->
+    ``1024 MiB``, ``1.5 GiB`` -> ``1.50 GiB``."""
     for div, suffix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
         if n >= div:
-            return f"{n / div:.3g} {suffix}"
+            value = n / div
+            return f"{value:.{2 if value < 10 else 1 if value < 100 else 0}f} {suffix}"
     return f"{int(n)} B"
 
 
@@ -63,18 +66,25 @@ def totals(report: Report, batch_size: int, optimizer: str) -> list[tuple[str, s
          f"{t.flops:,} = 2 x MACs" + (" + elementwise work (bias, BN, activations, pooling, adds)"
                                       if report.include_extra else
                                       f"; elementwise work would add {human_count(t.extra_flops)}")),
-        ("Weighted depth", str(report.weighted_layers()),
-         "Layers with weights (convolutions and fully connected layers), as papers count depth"),
+        (DEPTH, str(t.depth),
+         "Convolutions and fully connected layers on the longest path from input to output, as the papers count "
+         f"depth; side branches and projection shortcuts run beside it ({report.weighted_layers()} such layers run "
+         "in all). Batch norm, pooling and activations do not count."),
         ("Receptive field", px_text(rf["size"]),
          f"Input pixels seen by one unit of {rf['layer']}, the last layer with a spatial map larger than 1x1"),
         ("Jump", px_text(rf["jump"]),
-         "Distance in input pixels between neighbouring units of that layer (its total stride)"),
+         "Distance in input pixels between neighbouring units of that layer (its total stride)"
+         + (f"; {note}" if (note := report.jump_note()) else "")),
         ("Parameter memory", short_bytes(t.param_bytes),
          f"{t.param_bytes:,} bytes of float32 weights"
          + (f" + {human_bytes(t.buffer_bytes)} of buffers (BN statistics)" if t.buffer_bytes else "")),
-        ("Activation memory / image", short_bytes(t.activation_bytes),
-         f"{t.activation_bytes:,} bytes: every layer output for one image (in-place ReLUs add nothing); the "
-         f"input adds {human_bytes(t.input_bytes)}"),
+        ("Activation values", human_count(t.activation_values),
+         f"{t.activation_values:,} values = {t.activation_bytes:,} bytes ({short_bytes(t.activation_bytes)}) in "
+         f"every layer output for one image, counted as the course notes count them (224 x 224 x 64 = 3.2M "
+         f"values); in-place ReLUs add nothing; the input adds {human_bytes(t.input_bytes)}"),
+        ("Activation memory", short_bytes(t.activation_bytes),
+         f"{t.activation_bytes:,} bytes for one image = {t.activation_values:,} values x "
+         f"{t.activation_bytes // max(t.activation_values, 1)} bytes"),
         ("Training memory", short_bytes(mem["total"]),
          f"{mem['total']:,} bytes for batch {batch_size} with {opt}"),
         ("Output", charts.shape_text(report.output_shape),
@@ -82,12 +92,14 @@ def totals(report: Report, batch_size: int, optimizer: str) -> list[tuple[str, s
     ]
 
 
-def show_totals(report: Report, batch_size: int, optimizer: str, per_row: int = 5) -> None:
+def show_totals(report: Report, batch_size: int, optimizer: str, per_row: int = 4) -> None:
     """The totals as st.metric, ``per_row`` to a row, and the training-memory breakdown."""
     items = totals(report, batch_size, optimizer)
     for start in range(0, len(items), per_row):
         for col, (label, value, helptext) in zip(st.columns(per_row), items[start:start + per_row]):
             col.metric(label, value, help=helptext)
+    if note := report.jump_note():
+        st.caption(f"**Jump {px_text(report.receptive_field['jump'])}** is {note}.")
     mem = report.training_memory(batch_size, optimizer)
     st.caption(f"Training memory for a batch of {batch_size} with {OPTIMIZER_LABELS.get(optimizer, optimizer)}: "
                f"weights {human_bytes(mem['weights'])} + gradients {human_bytes(mem['gradients'])} + optimizer "
@@ -105,7 +117,7 @@ def convention_notes(report: Report) -> list[str]:
         notes.append(f"The course notes' **341K \"floating point operations\"** for LeNet is the 1998 paper's count of "
                      f"*connections* (340,908), not an operation count: this configuration has {t.macs:,} MACs.")
     if report.model == "vgg16":
-        values = t.activation_bytes // 4
+        values = t.activation_values
         notes.append("The course notes' VGG-16 table ends with **\"TOTAL memory: 24M x 4 bytes ~= 96MB / image\"**, but "
                      "its own rows add up to 15.2M values (about 61 MB, with the 150K input). cnnviz counts "
                      f"{human_count(values)} values = {human_bytes(t.activation_bytes)} per image (every layer "
@@ -159,6 +171,7 @@ def layer_table(report: Report, depth: int | None) -> pd.DataFrame:
         "output (HxWxC)": [charts.shape_text(r["output_shape"]) for r in rows],
         "params": pd.array([r["params"] for r in rows], dtype="Int64"),
         "MACs": pd.array([r["macs"] for r in rows], dtype="Int64"),
+        "activation values": pd.array([r["activation_values"] for r in rows], dtype="Int64"),
         "activation (KiB)": [r["activation_bytes"] / 1024 for r in rows],
         "RF (px)": [rf_text(r["rf"]) for r in rows],
         "jump": [rf_text(r["jump"]) if r["jump"] is not None else "" for r in rows],
@@ -169,11 +182,22 @@ def layer_table(report: Report, depth: int | None) -> pd.DataFrame:
     return df
 
 
+TABLE_ROW_PX = 35  # Streamlit's default row height, set explicitly so that the height below is exact
+TABLE_MAX_ROWS = 25  # a longer table scrolls inside its frame rather than push the page down
+
+
+def table_height(rows: int) -> int:
+    """Pixels for a table to show its header and every row (up to :data:`TABLE_MAX_ROWS`) without an inner scroll."""
+    return (min(rows, TABLE_MAX_ROWS) + 1) * TABLE_ROW_PX + 3  # + the frame's borders
+
+
 TABLE_CONFIG = {
     "#": st.column_config.TextColumn(width="small", help="Execution order (a folded block: its rows)"),
     "repeat": st.column_config.NumberColumn(width="small", help="Blocks folded into this row"),
     "params": st.column_config.NumberColumn(format="localized", help="Parameters (weights + biases)"),
     "MACs": st.column_config.NumberColumn(format="localized", help="Multiply-accumulates for one image"),
+    "activation values": st.column_config.NumberColumn(
+        format="localized", help="Values in the output for one image, as the course notes count them (H x W x C)"),
     "activation (KiB)": st.column_config.NumberColumn(format="%.1f", help="Output memory for one image"),
     "RF (px)": st.column_config.TextColumn(help="Receptive field in input pixels"),
     "jump": st.column_config.TextColumn(help="Distance in input pixels between neighbouring units"),

@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 
 import cnnviz
 from cnnviz import guard
-from cnnviz.analysis import ConfigError, Report
+from cnnviz.analysis import ConfigError, Report, significant
 from cnnviz.inspect import erf as erf_mod
 from cnnviz.inspect import filters, gradcam, images, weights
 from cnnviz.inspect.activations import activations, channel_stats, mosaic, predict, spatial_layers
@@ -369,7 +369,7 @@ def activation_section(ctx: "Context") -> None:
     lo, hi = float(maps.min()), float(maps.max())
     which = f"all {c} channels" if len(shown) == c else f"{len(shown)} of {c} channels (page {page} of {pages})"
     title = (f"{layer} ({row.type}): {which} by {SORTS[sort]}, {maps.shape[1]}x{maps.shape[2]} each, "
-             f"one colour scale {lo:.3g} to {hi:.3g}")
+             f"one colour scale {significant(lo)} to {significant(hi)}")
     st.plotly_chart(maps_figure(maps, shown, title, font=font_size(), scale=(lo, hi)), config=CONFIG,
                     key="in_maps_chart")
     factor = display_factor(maps.shape, len(shown))
@@ -590,7 +590,7 @@ def rf_section(ctx: "Context") -> None:
     if support is None:
         st.warning("This unit does not respond to small changes of this image (a ReLU before it is off "
                    "everywhere): pick another unit or channel.")
-    st.caption(f"The unit's value is {erf.value:.3g}. "
+    st.caption(f"The unit's value is {significant(erf.value)}. "
                f"Dashed cyan: the theoretical receptive field from the layer arithmetic, input rows {t:g} to "
                f"{b:g} and columns {l:g} to {r:g}. Yellow-red: how strongly each input pixel changes the unit "
                "(|gradient|, the effective receptive field), concentrated in the middle: central pixels reach "

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz import lab
-from cnnviz.analysis import human_count
+from cnnviz.analysis import human_count, significant
 from cnnviz.ui.state import (font_size, friendly_errors, style_chart, url_number, url_select, url_text, url_toggle,
                              url_widget)
 
@@ -278,7 +278,7 @@ def _slide(op: str, size: int | None, stride: int, pad: int, dil: int) -> lab.Sl
 def _label(v: float) -> str:
     if np.isneginf(v):
         return "-inf"
-    return f"{v:.3g}" if not float(v).is_integer() else str(int(v))
+    return significant(v) if not float(v).is_integer() else str(int(v))
 
 
 def _outlines(cells: Any, x0: float, inset: float = 0.5) -> tuple[list, list]:

@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from cnnviz.analysis import significant
 from cnnviz.data import DATASETS, Dataset, load_dataset, preprocessing_steps
 from cnnviz.train import TrainConfig, TrainingRun, list_checkpoints, manager, read_curves
 from cnnviz.train.config import AUGMENTS, INITS, OPTIMIZERS, RECOMMENDED_SETTINGS, SCHEDULES
@@ -329,7 +330,7 @@ def show_result(run: TrainingRun, lecture: bool) -> None:
     cols = st.columns(3 if lecture else 6)
     metrics = [("Test accuracy", f"{r.test_accuracy:.2%}"), ("Test loss", f"{r.test_loss:.3f}"),
                ("Training time", f"{r.seconds:.1f} s"), ("Images per second", f"{r.images_per_second:,.0f}"),
-               ("Epochs", f"{r.epochs_done:.3g}"), ("Parameters", f"{r.params:,}")]
+               ("Epochs", significant(r.epochs_done)), ("Parameters", f"{r.params:,}")]
     for i, (label, value) in enumerate(metrics):
         cols[i % len(cols)].metric(label, value)
     ended = {"finished": "finished", "stopped": "stopped by you (the model keeps what it learned)",
@@ -515,7 +516,7 @@ def _settings_table(exp_key: str, size: str) -> pd.DataFrame:
                      "settings": ", ".join(f"{k}={v}" for k, v in cfg.model_settings().items()) or "defaults",
                      "dataset": cfg.dataset, "training images": cfg.subset or "all",
                      "image size": cfg.image_size or "native", "epochs": cfg.epochs,
-                     "optimizer": f"{cfg.optimizer} lr={cfg.lr:g}" + (f" momentum={cfg.momentum:g}"
+                     "optimizer": f"{cfg.optimizer} lr={significant(cfg.lr)}" + (f" momentum={significant(cfg.momentum)}"
                                                                       if cfg.optimizer == "sgd" else ""),
                      "batch": cfg.batch_size, "schedule": cfg.schedule, "augment": cfg.augment,
                      "weight decay": cfg.weight_decay})

@@ -17,6 +17,7 @@ import torch
 
 from cnnviz import ensemble as E
 from cnnviz import transfer as T
+from cnnviz.analysis import significant
 from cnnviz.data import load_dataset
 from cnnviz.train import manager
 from cnnviz.ui.jobs import queue_message, session_owner
@@ -169,7 +170,7 @@ def show_transfer(result: T.TransferResult) -> None:
     st.plotly_chart(curves_figure(result), config=CONFIG)
     st.dataframe([{"case": c.title, "test accuracy": f"{c.test_accuracy:.1%}",
                    "training accuracy": f"{c.train_accuracy:.1%}", "trainable parameters": f"{c.trainable:,}",
-                   "all parameters": f"{c.total:,}", "learning rate": f"{c.lr:g}", "seconds": f"{c.seconds:.3g}",
+                   "all parameters": f"{c.total:,}", "learning rate": significant(c.lr), "seconds": significant(c.seconds),
                    "frozen": ", ".join(c.frozen) or "nothing"} for c in result.cases], hide_index=True)
 
 

@@ -1,6 +1,7 @@
 """AppTest: the Compare page shows two to four configured models, their totals and what changed."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def test_default_compares_resnet50_with_plain50() -> None:
         report = cnnviz.summarize(name)
         assert exact(table.loc["parameters", column]) == report.totals.params
         assert exact(table.loc["MACs", column]) == report.totals.macs
-        assert table.loc["weighted depth", column] == str(report.weighted_layers())
+        assert table.loc["Depth (layers with weights)", column] == str(report.totals.depth) == "50"
         assert table.loc["receptive field (px)", column] == str(report.receptive_field["size"])
     delta = cnnviz.summarize("plain50").totals.params - cnnviz.summarize("resnet50").totals.params
     text = changes(at)
@@ -109,3 +110,29 @@ def test_too_few_valid_models_says_so() -> None:
     assert any("below the minimum" in e.value for e in at.error)
     assert not at.table
     assert any("at least two models" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("a,b", [("alexnet_paper", "vgg16"), ("plain50", "resnet50"), ("lenet5", "resnet18"),
+                                 ("mobilenet_v1", "vgg16")])
+def test_no_parameters_for_a_parameter_free_layer(a: str, b: str) -> None:
+    at = page(c1_model=a, c2_model=b)
+    reports = [cnnviz.summarize(a), cnnviz.summarize(b)]
+    free = {r.type for rep in reports for r in rep.layers} - {r.type for rep in reports for r in rep.layers
+                                                              if r.params}
+    assert "ReLU" in free
+    text = changes(at)
+    named = set(re.findall(r"(\w+) [+-][\d.,]+[KMGT]? params", text))  # "Conv2d -17.3M params"
+    assert not named & free, named & free
+    kinds = at.table[1].value  # by layer kind: kinds without weights show a count, never parameters
+    for kind in ("pooling", "activation"):
+        assert not any("params" in cell for cell in kinds.loc[kind]), kinds.loc[kind]
+    assert all(kinds.loc["convolution", c].split(" ")[0].isdigit() for c in kinds.columns)
+
+
+def test_unrelated_networks_are_compared_by_kind() -> None:
+    at = page(c1_model="alexnet_paper", c2_model="vgg16")
+    text = changes(at)
+    assert "**vgg16 is built from:** 13 x Conv2d 3x3, 5 x MaxPool2d, 3 x Linear" in text
+    assert "**Parameters by layer kind (vgg16 vs alexnet_paper):** convolution +12.38M, fully connected +65.01M." \
+        in text
+    assert totals(at).loc["Depth (layers with weights)"].tolist() == ["8", "16"]

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import cnnviz
 from cnnviz.analysis import Report, human_count
+from cnnviz.ui import explorer as ex
 from cnnviz.ui.explorer import short_bytes
 from cnnviz.zoo import Setting
 from tests.app.pages import open_page
@@ -41,8 +43,9 @@ def expected_metrics(report: Report) -> dict[str, str]:
     t = report.totals
     rf = report.receptive_field
     return {"Parameters": human_count(t.params), "MACs": human_count(t.macs), "FLOPs": human_count(t.flops),
-            "Weighted depth": str(report.weighted_layers()), "Receptive field": px(rf["size"]), "Jump": px(rf["jump"]), "Activation memory / image": short_bytes(t.activation_bytes),
-            "Parameter memory": short_bytes(t.param_bytes)}
+            "Depth (layers with weights)": str(t.depth), "Receptive field": px(rf["size"]), "Jump": px(rf["jump"]),
+            "Activation values": human_count(t.activation_values),
+            "Activation memory": short_bytes(t.activation_bytes), "Parameter memory": short_bytes(t.param_bytes)}
 
 
 def assert_shows(at: AppTest, report: Report) -> None:
@@ -125,7 +128,7 @@ def test_settings_that_change_numbers_do_change_them() -> None:
     before = metrics(at)
     for key, value, changed in (("input_size", 160, "MACs"), ("width_mult", 0.5, "Parameters"),
                                 ("num_classes", 10, "Parameters"), ("in_channels", 1, "Parameters"),
-                                ("batch_norm", False, "Parameters"), ("skip", False, "Weighted depth")):
+                                ("batch_norm", False, "Parameters"), ("skip", False, "MACs")):
         setting = setting_of("resnet18", key)
         set_widget(at, setting, value)
         assert metrics(at)[changed] != before[changed], key
@@ -245,3 +248,38 @@ def test_lecture_mode_hides_advanced_controls() -> None:
     assert {"ex_dropout", "ex_in_channels", "ex_transform_input", "ex_opt", "ex_extra"}.isdisjoint(keys)
     assert {"ex_input_size", "ex_batch_norm", "ex_batch"} <= keys
     assert_shows(at, cnnviz.summarize("googlenet"))
+
+
+@pytest.mark.parametrize("model,fold,rows", [("lenet5", "every layer", 12), ("resnet18", "auto", 11),
+                                             ("googlenet", "auto", 20), ("resnet50", "every layer", 175)])
+def test_the_layer_table_is_as_tall_as_its_rows(monkeypatch: pytest.MonkeyPatch, model: str, fold: str,
+                                                rows: int) -> None:
+    """An 11- or 12-row table shows its output layer without an inner scroll; a long one scrolls in a fixed frame."""
+    calls: list[dict[str, Any]] = []
+    original = st.dataframe
+
+    def recording(data: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append({"rows": len(data), **kwargs})
+        return original(data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "dataframe", recording)
+    page(ex_model=model, ex_tab="Layer table", ex_fold=fold)
+    (call,) = calls
+    assert call["rows"] == rows
+    assert call["row_height"] == ex.TABLE_ROW_PX
+    shown = (call["height"] - 3) // call["row_height"] - 1  # the header takes one row, the frame 3 px
+    assert shown == min(rows, ex.TABLE_MAX_ROWS)
+
+
+def test_a_fractional_jump_is_explained_next_to_it() -> None:
+    at = page(ex_model="vgg16", ex_input_size=1000)
+    assert metrics(at)["Jump"] == "141.714 px"
+    captions = "\n".join(c.value for c in at.caption)
+    assert "**Jump 141.714 px** is not a whole number: avgpool (AdaptiveAvgPool2d), an adaptive pool" in captions
+    assert "Jump 32 px" not in "\n".join(c.value for c in page(ex_model="vgg16").caption)
+
+
+@pytest.mark.parametrize("mib", [999.7, 1023.5, 1023.999])
+def test_memory_never_in_scientific_notation(mib: float) -> None:
+    text = short_bytes(mib * 2**20)
+    assert "e+" not in text and text.endswith("MiB"), text
