@@ -54,7 +54,8 @@ on ``C x D x H x W`` follows height and width (depth grows the same way).
 A transposed convolution (and ``MaxUnpool2d``, its pooling twin) moves by
 ``1/stride`` input units per output unit and each output sees at most
 ``ceil(k/stride)`` input units; interpolation sees 1 (nearest), 2 (linear)
-or 4 (cubic) input values per axis: these fields are upper bounds.
+or 4 (cubic) input values per axis: these fields are upper bounds, and a unit's
+region sits at a fractional input position (round it out to whole pixels).
 
 A layer type not in this table is run on the meta device for its shape; its
 MACs and FLOPs are reported as unknown (``None``), never as a silent zero.

@@ -105,6 +105,16 @@ def _tensors(obj: Any) -> list[torch.Tensor]:
     return []
 
 
+def _to_meta(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj if obj.device.type == "meta" else obj.detach().to("meta")
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_meta(o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _to_meta(v) for k, v in obj.items()}
+    return obj
+
+
 def _spatial_kept(in_shape: Shape, out_shape: Shape) -> bool:
     """Do the last two (height, width) dimensions survive? ``x[:, 0]`` keeps them, ``flatten`` does not."""
     return len(in_shape) >= 2 and len(out_shape) >= 2 and tuple(in_shape[-2:]) == tuple(out_shape[-2:])
@@ -137,7 +147,14 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         out = _fast_cat(args, kwargs) if func in (torch.cat, torch.concat) else None
         if out is None:
-            out = func(*args, **kwargs)
+            try:
+                out = func(*args, **kwargs)
+            except RuntimeError:
+                # weights on the CPU or GPU used by a functional call (F.linear(x, self.qkv.weight)):
+                # run it on meta copies; the tracer still sees the originals
+                if not any(t.device.type != "meta" for t in _tensors((args, kwargs))):
+                    raise
+                out = func(*_to_meta(args), **_to_meta(kwargs))
         if not self.tracer.inside_leaf:
             self.tracer.functional(func, args, kwargs, out)
         return out
