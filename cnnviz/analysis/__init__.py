@@ -25,8 +25,8 @@ def _parse_shape(input_shape: Sequence[int] | str) -> tuple[int, ...]:
         except ValueError:
             raise ConfigError(f"input shape {input_shape!r}: write it as C,H,W, e.g. 3,224,224") from None
     shape = tuple(int(s) for s in input_shape)
-    if len(shape) not in (1, 3):
-        raise ConfigError(f"input shape {shape}: give C,H,W (three numbers)")
+    if not 1 <= len(shape) <= 4:  # features; C,L (Conv1d); C,H,W; C,D,H,W (Conv3d)
+        raise ConfigError(f"input shape {shape}: give C,H,W (three numbers), or C,L or C,D,H,W for 1-d or 3-d data")
     if any(s <= 0 for s in shape):
         raise ConfigError(f"input shape {'x'.join(map(str, shape))}: every size must be at least 1")
     return shape
@@ -34,7 +34,7 @@ def _parse_shape(input_shape: Sequence[int] | str) -> tuple[int, ...]:
 
 def analyze(model: nn.Module, input_shape: Sequence[int] | str, *, include_extra: bool = False,
             name: str | None = None, dtype: torch.dtype = torch.float32) -> Report:
-    """Analyse ``model`` for one input of ``input_shape`` (C, H, W) without running real arithmetic.
+    """Analyse ``model`` for one input of ``input_shape`` (C, H, W; or C, L or C, D, H, W) without running real arithmetic.
 
     Raises :class:`ConfigError` naming the layer and the rule when the input cannot pass.
     """

@@ -26,7 +26,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from cnnviz.analysis import receptive_field as rfm
-from cnnviz.analysis.counting import FUNCTIONAL_COST, LayerMath, Shape, Window, _pool, rule_for
+from cnnviz.analysis.counting import FUNCTIONAL_COST, FUNCTIONAL_MACS, LayerMath, Shape, Window, _pool, has_rule_base, rule_for
 from cnnviz.analysis.errors import ConfigError
 
 
@@ -105,6 +105,16 @@ def _tensors(obj: Any) -> list[torch.Tensor]:
     return []
 
 
+def _to_meta(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj if obj.device.type == "meta" else obj.detach().to("meta")
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_meta(o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _to_meta(v) for k, v in obj.items()}
+    return obj
+
+
 def _spatial_kept(in_shape: Shape, out_shape: Shape) -> bool:
     """Do the last two (height, width) dimensions survive? ``x[:, 0]`` keeps them, ``flatten`` does not."""
     return len(in_shape) >= 2 and len(out_shape) >= 2 and tuple(in_shape[-2:]) == tuple(out_shape[-2:])
@@ -137,7 +147,14 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         out = _fast_cat(args, kwargs) if func in (torch.cat, torch.concat) else None
         if out is None:
-            out = func(*args, **kwargs)
+            try:
+                out = func(*args, **kwargs)
+            except RuntimeError:
+                # weights on the CPU or GPU used by a functional call (F.linear(x, self.qkv.weight)):
+                # run it on meta copies; the tracer still sees the originals
+                if not any(t.device.type != "meta" for t in _tensors((args, kwargs))):
+                    raise
+                out = func(*_to_meta(args), **_to_meta(kwargs))
         if not self.tracer.inside_leaf:
             self.tracer.functional(func, args, kwargs, out)
         return out
@@ -152,7 +169,9 @@ class _Tracer:
         self.inside_leaf = 0
         self.stack: list[str] = [""]
         self.calls: dict[str, int] = {}
-        self.counted: set[int] = set()
+        self.counted: dict[int, str] = {}  # id(parameter) -> the row that counted it
+        self.pending: dict[int, tuple[nn.Parameter, ...]] = {}  # id(tensor made from parameters only) -> them
+        self.failed_in: str | None = None  # the innermost module an exception left
         self.dtype_bytes = dtype_bytes
 
     # -- bookkeeping -------------------------------------------------------
@@ -173,6 +192,16 @@ class _Tracer:
         self.graph.nodes.append(node)
         return node
 
+    def weights_in(self, tensors: list[torch.Tensor]) -> tuple[nn.Parameter, ...]:
+        """The parameters among ``tensors``, and those that tensors made from parameters alone carry."""
+        found: list[nn.Parameter] = []
+        for t in tensors:
+            if isinstance(t, nn.Parameter):
+                found.append(t)
+            elif self.pending and (carried := self.pending.get(id(t))):
+                found.extend(carried)
+        return tuple(found)
+
     @contextmanager
     def leaf(self) -> Iterator[None]:
         self.inside_leaf += 1
@@ -181,16 +210,25 @@ class _Tracer:
         finally:
             self.inside_leaf -= 1
 
-    def _params(self, module: nn.Module) -> tuple[int, int]:
-        if id(module) in self.counted:
-            return 0, 0
-        self.counted.add(id(module))
+    def _params(self, params: Any, row: str) -> tuple[int, int, str]:
+        """Count each parameter tensor once, for the first row that uses it.
+
+        Returns (params, trainable, note): a tensor counted by an earlier row (a module called twice,
+        ``conv2.weight = conv1.weight``) adds nothing here, and the note says whose it is.
+        """
         total = trainable = 0
-        for p in module._parameters.values():
-            if p is not None:
+        shared: list[str] = []
+        for p in params:
+            if p is None:
+                continue
+            first = self.counted.get(id(p))
+            if first is None:
+                self.counted[id(p)] = row
                 total += p.numel()
                 trainable += p.numel() if p.requires_grad else 0
-        return total, trainable
+            elif first != row and first not in shared:
+                shared.append(first)
+        return total, trainable, f"shared with {', '.join(shared)}" if shared else ""
 
     # -- leaf layers -------------------------------------------------------
     def leaf_stub(self, name: str, module: nn.Module, rule: Callable[..., LayerMath]) -> Callable:
@@ -199,24 +237,34 @@ class _Tracer:
             with torch._C.DisableTorchFunction():
                 return body(*args, **kwargs)
 
-        def body(*args: Any, **kwargs: Any) -> torch.Tensor:
+        def body(*args: Any, **kwargs: Any) -> Any:
             x = args[0] if args else next(iter(kwargs.values()))
             if not isinstance(x, torch.Tensor):
-                raise ConfigError(f"{name} ({type(module).__name__}): expected a tensor input")
+                raise ConfigError(f"{name} ({type(module).__name__}): expected a tensor input", layer=name)
             src = self.lookup(x)
             shape = tuple(x.shape[1:])
-            lm = rule(name, module, shape)
-            out = torch.empty((x.shape[0], *lm.out_shape), device="meta", dtype=x.dtype)
+            try:
+                lm = rule(name, module, shape, args, kwargs) if getattr(rule, "takes_call", False) \
+                    else rule(name, module, shape)
+            except ConfigError:
+                raise
+            except Exception as exc:  # a rule that meets a call it does not know: still a message, not a traceback
+                raise ConfigError(f"{name} ({type(module).__name__}): cannot analyse this call: {exc}",
+                                  layer=name) from None
+            full = list(lm.out_shape)
+            full.insert(lm.batch_dim, x.shape[lm.batch_dim])
+            out = torch.empty(full, device="meta", dtype=x.dtype)
             in_rf = src.rf if src else rfm.IDENTITY
             rf = _apply(in_rf, lm.window, lm.is_global)
-            params, trainable = self._params(module)
+            row = self.unique_name(name)
+            # a leaf's own tensors (no generator walk); MultiheadAttention also owns out_proj
+            own = module.parameters() if module._modules else module._parameters.values()
+            params, trainable, shared = self._params(own, row)
             inplace = bool(getattr(module, "inplace", False))
             passthrough = isinstance(module, (nn.Dropout, nn.Dropout2d, nn.Identity, nn.Flatten))
-            note = lm.note
-            if inplace:
-                note = (note + "; " if note else "") + "in place: no new memory"
+            note = "; ".join(n for n in (lm.note, "in place: no new memory" if inplace else "", shared) if n)
             node = self.add_node(
-                name=self.unique_name(name), type=type(module).__name__, module_name=name,
+                name=row, type=type(module).__name__, module_name=name,
                 inputs=[src.node] if src else [], input_shapes=[shape], out_shape=lm.out_shape,
                 params=params, trainable_params=trainable, macs=lm.macs, extra_flops=lm.extra_flops,
                 activation_bytes=0 if (inplace or passthrough) else math.prod(lm.out_shape) * self.dtype_bytes,
@@ -224,6 +272,17 @@ class _Tracer:
                 kernel=lm.window.kernel if lm.window else None, stride=lm.window.stride if lm.window else None,
             )
             self.track(out, node.index, rf)
+            if isinstance(module, nn.MaxPool2d) and module.return_indices:
+                # x, idx = pool(x): the indices come from the same row (MaxUnpool2d reads them)
+                idx = torch.empty(full, device="meta", dtype=torch.int64)
+                self.track(idx, node.index, rf)
+                return out, idx
+            if isinstance(module, nn.MultiheadAttention):
+                weights = None
+                if lm.attention_weights:
+                    weights = torch.empty(lm.attention_weights, device="meta", dtype=x.dtype)
+                    self.track(weights, node.index, rf)
+                return out, weights
             return out
 
         return stub
@@ -242,13 +301,15 @@ class _Tracer:
                     for sub in target.modules():  # the copy must not inherit the tracing stubs
                         sub.__dict__.pop("forward", None)
                     target.to("meta")
-                out = target(*args, **kwargs) if target is not module else forward(*args, **kwargs)
-            params, trainable = 0, 0
-            for sub in module.modules():
-                p, t = self._params(sub)
-                params, trainable = params + p, trainable + t
+                try:
+                    out = target(*args, **kwargs) if target is not module else forward(*args, **kwargs)
+                except Exception as exc:
+                    raise ConfigError(f"{name} ({type(module).__name__}): cannot run on this input: "
+                                      f"{str(exc).splitlines()[0][:300]}", layer=name) from None
             known = [s for s in srcs if s]
             outs = _tensors(out)
+            names = [self.unique_name(name if len(outs) == 1 else f"{name}[{i}]") for i in range(len(outs))]
+            params, trainable, shared = self._params(module.parameters(), names[0] if names else name)
             for i, t in enumerate(outs):
                 shape = tuple(t.shape[1:])
                 in_shape = tuple(ins[0].shape[1:]) if ins else ()
@@ -258,8 +319,10 @@ class _Tracer:
                 else:
                     rf = rfm.UNKNOWN
                     note = "no counting rule for this layer type: MACs and receptive field unknown"
+                if shared:
+                    note += f"; {shared}"
                 node = self.add_node(
-                    name=self.unique_name(name if len(outs) == 1 else f"{name}[{i}]"), type=type(module).__name__,
+                    name=names[i], type=type(module).__name__,
                     module_name=name, inputs=[s.node for s in known], input_shapes=[tuple(t.shape[1:]) for t in ins],
                     out_shape=shape, params=params if i == 0 else 0, trainable_params=trainable if i == 0 else 0,
                     macs=None, extra_flops=None, activation_bytes=math.prod(shape) * self.dtype_bytes, rf=rf,
@@ -275,6 +338,10 @@ class _Tracer:
             self.stack.append(name)
             try:
                 out = forward(*args, **kwargs)
+            except Exception:
+                if self.failed_in is None:
+                    self.failed_in = name
+                raise
             finally:
                 self.stack.pop()
             if len(self.graph.nodes) > first:
@@ -291,9 +358,14 @@ class _Tracer:
             return
         ins = _tensors((args, kwargs))
         srcs = [s for s in (self.lookup(t) for t in ins) if s]
-        if not srcs:
-            return
         outs = _tensors(out)
+        weights = self.weights_in(ins)
+        if not srcs:
+            if weights:  # class_token.expand(...), bias_table[index]: counted where they meet the data
+                for t in outs:
+                    self.keep.append(t)
+                    self.pending[id(t)] = weights
+            return
         if not outs:
             return
         first_in = next(t for t in ins if self.lookup(t))
@@ -304,7 +376,8 @@ class _Tracer:
             return
         if op in _VIEW_OPS:
             for t in outs:
-                rf = srcs[0].rf if _spatial_kept(in_shape, tuple(t.shape[1:])) else rfm.GLOBAL
+                kept = _spatial_kept(in_shape, tuple(t.shape[1:])) or _channels_moved(op, args)
+                rf = srcs[0].rf if kept else rfm.GLOBAL
                 self.track(t, srcs[0].node, rf)
             return
         out_shape = tuple(outs[0].shape[1:])
@@ -328,24 +401,35 @@ class _Tracer:
             rf = srcs[0].rf  # elementwise
         else:
             rf = rfm.UNKNOWN
-        cost = FUNCTIONAL_COST.get(op)
+        mac_rule = FUNCTIONAL_MACS.get(op)
+        macs: int | None = None
+        if mac_rule is not None:
+            macs, extra_flops, window = mac_rule(args, kwargs, outs[0])
+            rf = _apply(srcs[0].rf, window, False) if window else rfm.union([s.rf for s in srcs])
+        cost = None if mac_rule is not None else FUNCTIONAL_COST.get(op)
         if op in _FUNCTIONAL_POOLS:
             cost = window.kernel[0] * window.kernel[1]
         elif op.startswith("adaptive_"):
             cost = None
         numel = math.prod(out_shape)
         extra = cost * numel if cost is not None else (math.prod(in_shape) if op.startswith("adaptive_") else None)
+        if mac_rule is not None:
+            extra = extra_flops
         inplace = op in _INPLACE_OPS or bool(kwargs.get("inplace")) or op in {"flatten", "dropout"}
         short = {"__iadd__": "add", "__add__": "add", "__radd__": "add", "add_": "add", "__mul__": "mul",
                  "__rmul__": "mul", "__imul__": "mul", "mul_": "mul", "relu_": "relu", "_max_pool2d": "max_pool2d",
                  "max_pool2d_with_indices": "max_pool2d", "concat": "cat"}.get(op, op)
         owner = self.stack[-1]
+        row = self.unique_name(f"{owner}.{short}" if owner else short)
+        params, trainable, shared = self._params(weights, row)
+        if macs is None and (cost is not None or extra is not None):
+            macs = 0
         node = self.add_node(
-            name=self.unique_name(f"{owner}.{short}" if owner else short), type=short, module_name=owner,
+            name=row, type=short, module_name=owner,
             inputs=[s.node for s in srcs], input_shapes=[tuple(t.shape[1:]) for t in ins if self.lookup(t)],
-            out_shape=out_shape, params=0, trainable_params=0, macs=0 if cost is not None or extra is not None else None,
+            out_shape=out_shape, params=params, trainable_params=trainable, macs=macs,
             extra_flops=extra, activation_bytes=0 if inplace else numel * self.dtype_bytes, rf=rf,
-            note="in place: no new memory" if op in _INPLACE_OPS else "",
+            note="; ".join(n for n in ("in place: no new memory" if op in _INPLACE_OPS else "", shared) if n),
             kernel=window.kernel if window else None, stride=window.stride if window else None)
         for t in outs:
             self.track(t, node.index, rf)
@@ -357,6 +441,15 @@ def _apply(rf: rfm.RF, window: Window | None, is_global: bool) -> rfm.RF:
     if window is None:
         return rf
     return rf.through(window.kernel, window.stride, window.padding, window.dilation)
+
+
+def _channels_moved(op: str, args: tuple) -> bool:
+    """``x.permute(0, 2, 3, 1)`` and back (channels last for a LayerNorm or Linear, as ConvNeXt and Swin do):
+    every unit keeps its place, so its receptive field stays."""
+    if op != "permute" or not args:
+        return False
+    dims = args[1] if len(args) == 2 and isinstance(args[1], (list, tuple)) else args[1:]
+    return tuple(dims) in {(0, 2, 3, 1), (0, 3, 1, 2)}
 
 
 def _slice_window(args: tuple, in_shape: Shape) -> Window | None:
@@ -408,7 +501,7 @@ def trace(model: nn.Module, input_shape: Shape, dtype: torch.dtype = torch.float
                 forward = module.forward
                 if rule is not None:
                     stub = tracer.leaf_stub(name, module, rule)
-                elif (len(module._modules) == 0 and module is not model
+                elif (len(module._modules) == 0 and module is not model and not has_rule_base(module)
                       and (next(module.parameters(recurse=False), None) is not None
                            or next(module.buffers(recurse=False), None) is not None)):
                     # a custom layer with weights: its MACs are unknown. A custom layer without
@@ -427,9 +520,12 @@ def trace(model: nn.Module, input_shape: Shape, dtype: torch.dtype = torch.float
                 model(x)
         except ConfigError:
             raise
-        except RuntimeError as exc:
-            raise ConfigError(f"the network cannot run on a {'x'.join(map(str, input_shape))} input: "
-                              f"{str(exc).splitlines()[0][:300]}") from None
+        except Exception as exc:  # whatever the model's own code raises: a message naming where, never a traceback
+            where = tracer.failed_in
+            module = model.get_submodule(where) if where else model
+            what = f"{where} ({type(module).__name__})" if where else "the network"
+            raise ConfigError(f"{what} cannot run on a {'x'.join(map(str, input_shape))} input: "
+                              f"{(str(exc).splitlines() or [type(exc).__name__])[0][:300]}", layer=where) from None
         finally:
             for module in patched:
                 module.__dict__.pop("forward", None)
