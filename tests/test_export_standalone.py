@@ -22,7 +22,7 @@ import pytest
 import torch
 
 import cnnviz
-from cnnviz.export import zoo_source
+from cnnviz.export import module_source, zoo_source
 
 
 def fill(model_name: str, key: str, shape: list[int], dtype: str, ints: list | None) -> torch.Tensor:
@@ -103,29 +103,56 @@ print(json.dumps(results))
 """
 
 
+def write_case(folder: Path, name: str, source: str, model: torch.nn.Module, x: torch.Tensor) -> None:
+    """The exported file, the model's state_dict manifest and its output on ``x`` with the test's weights."""
+    assert not re.search(r"^\s*(import|from)\s+(cnnviz|torchvision)\b", source, re.M), name
+    (folder / f"{name}.py").write_text(source)
+    entries = manifest(name, model)
+    (folder / f"{name}.json").write_text(json.dumps(entries))
+    with torch.no_grad():
+        for (key, value), (_, shape, dtype, ints) in zip(model.state_dict().items(), entries):
+            value.copy_(fill(name, key, shape, dtype, ints))  # in place: the original's own loading rules stay out
+        model.eval()
+        torch.save({"x": x, "y": model(x)}, folder / f"{name}.pt")
+
+
+def run_clean(folder: Path, names: list[str]) -> dict[str, str]:
+    """Check the files in one interpreter that cannot import cnnviz (cwd and PYTHONPATH outside the repo)."""
+    (folder / "names.json").write_text(json.dumps(names))
+    helpers = "\n\n".join(textwrap.dedent(inspect.getsource(f)) for f in (fill, load_filled))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", CHILD.format(helpers=helpers)], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert results.pop("torchvision imported") is False
+    return results
+
+
 def test_every_zoo_model_exports_to_standalone_pytorch(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     names = [s.name for s in cnnviz.list_models()]
     for spec in cnnviz.list_models():
         settings = small_settings(spec)
-        source = zoo_source(spec.name, settings)
-        assert not re.search(r"^\s*(import|from)\s+(cnnviz|torchvision)\b", source, re.M), spec.name
-        (tmp_path / f"{spec.name}.py").write_text(source)
-        model = cnnviz.build(spec.name, device="meta", **settings).to_empty(device="cpu").eval()
-        entries = manifest(spec.name, model)
-        (tmp_path / f"{spec.name}.json").write_text(json.dumps(entries))
-        load_filled(spec.name, model, entries)
+        model = cnnviz.build(spec.name, device="meta", **settings).to_empty(device="cpu")
         resolved = spec.resolve(settings)
         x = torch.randn(2, resolved["in_channels"], resolved["input_size"], resolved["input_size"])
-        with torch.no_grad():
-            torch.save({"x": x, "y": model(x)}, tmp_path / f"{spec.name}.pt")
+        write_case(tmp_path, spec.name, zoo_source(spec.name, settings), model, x)
         del model
-    (tmp_path / "names.json").write_text(json.dumps(names))
-    helpers = "\n\n".join(textwrap.dedent(inspect.getsource(f)) for f in (fill, load_filled))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run([sys.executable, "-c", CHILD.format(helpers=helpers)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    results = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert results.pop("torchvision imported") is False
-    assert results == {name: "ok" for name in names}
+    assert run_clean(tmp_path, names) == {name: "ok" for name in names}
+
+
+# torchvision's networks after ResNet, with an input each accepts (ViT-B/16 is built for 224).
+TORCHVISION = {"efficientnet_b0": 64, "efficientnet_v2_s": 64, "regnet_y_400mf": 64, "mobilenet_v3_large": 64,
+               "mnasnet1_0": 64, "convnext_tiny": 64, "vit_b_16": 224, "swin_t": 64}
+
+
+def test_torchvision_networks_export_to_standalone_pytorch(tmp_path: Path) -> None:
+    """The exporter reads torchvision's classes too (their forward and helpers, without torchvision)."""
+    torchvision = pytest.importorskip("torchvision")
+    torch.set_num_threads(1)
+    for name, size in TORCHVISION.items():
+        model = getattr(torchvision.models, name)()  # on the CPU: regnet computes its widths with tensors
+        source = module_source(model, title=name, example_input=(3, size, size))
+        write_case(tmp_path, name, source, model, torch.randn(1, 3, size, size))
+    assert run_clean(tmp_path, list(TORCHVISION)) == {name: "ok" for name in TORCHVISION}

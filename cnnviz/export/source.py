@@ -131,14 +131,18 @@ def _state_shapes(module: nn.Module) -> list:
     return [(k, tuple(v.shape), v.dtype) for k, v in module.state_dict().items()]
 
 
-def _check_rebuilt(expr: str, module: nn.Module, namespace: dict[str, Any]) -> None:
-    """Build ``expr`` (on the meta device) and compare it with ``module``: a wrong guess fails here."""
+def _check_rebuilt(expr: str, module: nn.Module, namespace: dict[str, Any], as_class: type | None = None) -> None:
+    """Build ``expr`` (on the meta device) and compare it with ``module`` (printed as ``as_class``,
+    the torch class it inherits its constructor from): a wrong guess fails here."""
     if expr not in _checked:
         with torch.device("meta"):
             rebuilt = eval(expr, dict(namespace))  # noqa: S307 - our own generated constructor call
         _checked[expr] = (repr(rebuilt), _state_shapes(rebuilt))
     rebuilt_repr, rebuilt_state = _checked[expr]
-    if rebuilt_repr != repr(module) or rebuilt_state != _state_shapes(module):
+    expected = repr(module)
+    if as_class is not None:
+        expected = as_class.__name__ + expected.removeprefix(type(module).__name__)
+    if rebuilt_repr != expected or rebuilt_state != _state_shapes(module):
         raise ConfigError(f"cannot rebuild {type(module).__name__} from its attributes: {expr} gives {rebuilt_repr}")
 
 
@@ -185,6 +189,7 @@ def _read(func: Callable) -> _Code:
             code.names.add(node.id)
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
             code.self_attrs.add(node.attr)
+    code.names -= _DROPPED_CALLS
     code.soft_names -= code.names | bound
     return code
 
@@ -294,7 +299,7 @@ class _Exporter:
         root = module.split(".")[0]
         if root == "torch" or (isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType))
                                and root in _STDLIB) or root == "typing":
-            for path in ("torch", "torch.nn", "torch.nn.functional", module):
+            for path in ("torch", "torch.nn", "torch.nn.functional", module) if root == "torch" else (module,):
                 try:
                     holder = importlib.import_module(path)
                 except ImportError:
@@ -509,7 +514,8 @@ class _Exporter:
         if plan.layout == "leaf":
             expr = layer_call(module, plan.base, plan.name)
             self.namespace.setdefault(plan.name, plan.base)  # same constructor: checks the arguments
-            _check_rebuilt(expr.replace(plan.name + "(", f"nn.{plan.base.__name__}(", 1), module, self.namespace)
+            _check_rebuilt(expr.replace(plan.name + "(", f"nn.{plan.base.__name__}(", 1), module, self.namespace,
+                           plan.base)
             return expr
         args: list[str] = []
         if plan.layout == "layers":
@@ -550,11 +556,14 @@ class _Exporter:
             base = plan.base.__name__
         out = [f"class {plan.name}({base}):"]
         doc = inspect.getdoc(plan.cls) if "__doc__" in vars(plan.cls) and plan.cls.__doc__ else None
+        if doc:  # what the class is; not its original arguments, which this file's __init__ does not take
+            doc = re.split(r"^\s*(Args|Arguments|Parameters):\s*$", doc, maxsplit=1, flags=re.M)[0].rstrip()
         if doc:
             out.append(textwrap.indent(f'"""{doc}"""' if '"""' not in doc else repr(doc), "    "))
         for name, value in plan.class_attrs.items():
             out.append(f"    {name} = {self.value(value, plan.name)}")
-        if plan.layout != "leaf":
+        plain_layers = plan.layout == "layers" and not plan.attrs and not plan.params and not plan.buffers
+        if plan.layout != "leaf" and not plain_layers:  # else the torch base's __init__ takes the same
             out.append("")
             out.append(textwrap.indent(self._init_source(plan), "    "))
         for name, code in plan.methods.items():
@@ -591,7 +600,8 @@ class _Exporter:
             if name in plan.varying:
                 kind = type(default).__name__
                 hint = f": {kind}" if isinstance(default, (bool, int, float, str)) else ""
-                keyword_args.append(f"{name}{hint} = {self.value(default, plan.name)}")
+                keyword_args.append(f"{name}{hint} = {self.value(default, plan.name)}" if hint
+                                    else f"{name}={self.value(default, plan.name)}")
                 body.append(f"self.{name} = {name}")
             else:  # the same in every instance: a constant of the class
                 body.append(f"self.{name} = {self.value(default, plan.name)}")
@@ -646,7 +656,7 @@ def module_source(model: nn.Module, *, title: str, example_input: tuple[int, ...
         '"""',
         "from __future__ import annotations",
         "",
-        *sorted(imports, key=lambda line: (not line.startswith("import"), line)),
+        *sorted(imports, key=lambda line: (" torch" in line, not line.startswith("import"), line)),
     ]
     body = [*ex.constants, *([""] if ex.constants else []), *(f"\n\n{f}" for f in ex.functions),
             *(f"\n\n{c}" for c in classes)]
