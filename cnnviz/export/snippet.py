@@ -1,24 +1,15 @@
-"""Take a configured zoo model away: the PyTorch code that builds it, and the model as ONNX.
+"""The few lines that build a configured zoo model with cnnviz, and its torchvision twin.
 
 :func:`pytorch_code` writes the ``cnnviz.build(...)`` call for a model and its settings,
 plus the equivalent torchvision line when torchvision has the same network with the
-same settings. :func:`onnx_bytes` builds the model with random weights on the CPU and
-exports it with ``torch.onnx.export``; models above :data:`MAX_ONNX_PARAMS` parameters
-are refused before any weight is allocated.
+same settings.
 """
 from __future__ import annotations
 
 import textwrap
 from typing import Any
 
-import torch
-
-from cnnviz import guard
-from cnnviz.analysis.errors import ConfigError
-from cnnviz.zoo import ModelSpec, build, get_spec
-
-MAX_ONNX_PARAMS = 65_000_000
-"""Largest model :func:`onnx_bytes` exports: 65M parameters (about 260 MB of float32 weights)."""
+from cnnviz.zoo import ModelSpec, get_spec
 
 # torchvision builder keyword arguments that mean the same as the zoo setting of that name,
 # by twin name prefix (the longest matching prefix wins).
@@ -117,32 +108,3 @@ def pytorch_code(name: str, settings: dict[str, Any] | None = None) -> str:
     elif spec.torchvision is not None:
         lines += ["", f"# torchvision's {spec.torchvision} has no option for these settings; use the cnnviz line."]
     return "\n".join(lines) + "\n"
-
-
-def onnx_bytes(name: str, settings: dict[str, Any] | None = None, *, max_params: int = MAX_ONNX_PARAMS,
-               opset: int | None = None) -> bytes:
-    """The configured model, with random weights, as an ONNX file in memory.
-
-    Raises :class:`ConfigError` for impossible settings, for models beyond the server's budget
-    (:mod:`cnnviz.guard`) and for models above ``max_params`` parameters; all are checked on
-    the meta device, before any weight is allocated.
-    """
-    settings = dict(settings or {})
-    n = guard.check_model(name, settings).totals.params
-    if n > max_params:
-        raise ConfigError(
-            f"{name} has {n / 1e6:.1f}M parameters; ONNX export is limited to {max_params / 1e6:.0f}M "
-            f"parameters here (the file would be {4 * n / 2**20:.0f} MiB). Use the PyTorch code to export it "
-            "on your own machine."
-        )
-    spec = get_spec(name)
-    resolved = spec.resolve(settings)
-    model = build(name, device="cpu", **settings).eval()
-    x = torch.zeros(1, resolved["in_channels"], resolved["input_size"], resolved["input_size"])
-    extra = {} if opset is None else {"opset_version": opset}
-    try:
-        program = torch.onnx.export(model, (x,), dynamo=True, verbose=False, input_names=["image"],
-                                    output_names=["logits"], **extra)
-    except Exception as exc:  # noqa: BLE001 - exporter failures become one clear message
-        raise RuntimeError(f"{name}: ONNX export failed: {type(exc).__name__}: {str(exc)[:300]}") from None
-    return program.model_proto.SerializeToString()

@@ -1,0 +1,158 @@
+"""The ``py`` export of every zoo model runs where cnnviz cannot be imported, with the zoo model's weights.
+
+All files are written first and checked in ONE clean subprocess (cwd and PYTHONPATH outside the
+repository, ``import cnnviz`` asserted to fail): for each model, ``build_model()`` has the zoo
+model's state_dict keys (in order), shapes and dtypes, loads its weights with ``strict=True`` and
+gives identical outputs in eval mode. The weights are random values that both processes generate
+from the key (:func:`fill`), so no multi-GB state_dicts go through the disk.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import zlib
+from pathlib import Path
+
+import pytest
+import torch
+
+import cnnviz
+from cnnviz.export import module_source, zoo_source
+
+
+def fill(model_name: str, key: str, shape: list[int], dtype: str, ints: list | None) -> torch.Tensor:
+    """The test's weight for ``key``: reproducible from the key alone, of a size that keeps a deep
+    network's activations finite (BN variances positive, weights about 1/sqrt(fan-in))."""
+    if ints is not None:  # integer buffers (batch counters, index tables) travel as values
+        return torch.tensor(ints, dtype=getattr(torch, dtype)).reshape(shape)
+    g = torch.Generator().manual_seed(zlib.crc32(f"{model_name}/{key}".encode()))
+    u = torch.rand(shape, generator=g)
+    if key.endswith("running_var") or (len(shape) == 1 and key.endswith("weight")):
+        t = 0.5 + u
+    elif len(shape) <= 1:
+        t = (u - 0.5) * 0.2
+    else:
+        fan_in = max(1, int(torch.tensor(shape[1:]).prod()))
+        t = (2 * u - 1) * (3.0 / fan_in) ** 0.5
+    return t.to(getattr(torch, dtype))
+
+
+def manifest(model_name: str, model: torch.nn.Module) -> list:
+    out = []
+    for k, v in model.state_dict().items():
+        ints = v.tolist() if not v.is_floating_point() else None
+        out.append([k, list(v.shape), str(v.dtype).removeprefix("torch."), ints])
+    return out
+
+
+def load_filled(model_name: str, model: torch.nn.Module, entries: list) -> None:
+    state = {k: fill(model_name, k, shape, dtype, ints) for k, shape, dtype, ints in entries}
+    model.load_state_dict(state, strict=True)
+
+
+def small_settings(spec) -> dict:
+    """The smallest input the model's default structure allows, to keep the test fast."""
+    for size in (32, 64, 96, 128, 224, 299):
+        if size < spec.min_input:
+            continue
+        try:
+            cnnviz.summarize(spec.name, input_size=size)
+        except cnnviz.ConfigError:
+            continue
+        return {} if size == spec.defaults()["input_size"] else {"input_size": size}
+    return {}
+
+
+CHILD = """
+import importlib.util, json, sys, zlib
+import torch
+try:
+    import cnnviz
+except ImportError:
+    pass
+else:
+    raise SystemExit("cnnviz is importable in the clean interpreter")
+torch.set_num_threads(1)
+{helpers}
+results = {{}}
+for name in json.load(open("names.json")):
+    spec = importlib.util.spec_from_file_location("exported_" + name, name + ".py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with torch.device("meta"):  # the structure only: the weights come from the test
+        model = module.build_model()
+    model.to_empty(device="cpu")
+    entries = json.load(open(name + ".json"))
+    got = [[k, list(v.shape), str(v.dtype).removeprefix("torch.")] for k, v in model.state_dict().items()]
+    if got != [e[:3] for e in entries]:
+        results[name] = "state_dict differs"
+        continue
+    load_filled(name, model, entries)
+    model.eval()
+    data = torch.load(name + ".pt")
+    with torch.no_grad():
+        out = model(data["x"])
+    results[name] = "ok" if torch.equal(out, data["y"]) else "outputs differ"
+results["torchvision imported"] = "torchvision" in sys.modules
+print(json.dumps(results))
+"""
+
+
+def write_case(folder: Path, name: str, source: str, model: torch.nn.Module, x: torch.Tensor) -> None:
+    """The exported file, the model's state_dict manifest and its output on ``x`` with the test's weights."""
+    assert not re.search(r"^\s*(import|from)\s+(cnnviz|torchvision)\b", source, re.M), name
+    (folder / f"{name}.py").write_text(source)
+    entries = manifest(name, model)
+    (folder / f"{name}.json").write_text(json.dumps(entries))
+    with torch.no_grad():
+        for (key, value), (_, shape, dtype, ints) in zip(model.state_dict().items(), entries):
+            value.copy_(fill(name, key, shape, dtype, ints))  # in place: the original's own loading rules stay out
+        model.eval()
+        torch.save({"x": x, "y": model(x)}, folder / f"{name}.pt")
+
+
+def run_clean(folder: Path, names: list[str]) -> dict[str, str]:
+    """Check the files in one interpreter that cannot import cnnviz (cwd and PYTHONPATH outside the repo)."""
+    (folder / "names.json").write_text(json.dumps(names))
+    helpers = "\n\n".join(textwrap.dedent(inspect.getsource(f)) for f in (fill, load_filled))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", CHILD.format(helpers=helpers)], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert results.pop("torchvision imported") is False
+    return results
+
+
+def test_every_zoo_model_exports_to_standalone_pytorch(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    names = [s.name for s in cnnviz.list_models()]
+    for spec in cnnviz.list_models():
+        settings = small_settings(spec)
+        model = cnnviz.build(spec.name, device="meta", **settings).to_empty(device="cpu")
+        resolved = spec.resolve(settings)
+        x = torch.randn(2, resolved["in_channels"], resolved["input_size"], resolved["input_size"])
+        write_case(tmp_path, spec.name, zoo_source(spec.name, settings), model, x)
+        del model
+    assert run_clean(tmp_path, names) == {name: "ok" for name in names}
+
+
+# torchvision's networks after ResNet, with an input each accepts (ViT-B/16 is built for 224).
+TORCHVISION = {"efficientnet_b0": 64, "efficientnet_v2_s": 64, "regnet_y_400mf": 64, "mobilenet_v3_large": 64,
+               "mnasnet1_0": 64, "convnext_tiny": 64, "vit_b_16": 224, "swin_t": 64}
+
+
+def test_torchvision_networks_export_to_standalone_pytorch(tmp_path: Path) -> None:
+    """The exporter reads torchvision's classes too (their forward and helpers, without torchvision)."""
+    torchvision = pytest.importorskip("torchvision")
+    torch.set_num_threads(1)
+    for name, size in TORCHVISION.items():
+        model = getattr(torchvision.models, name)()  # on the CPU: regnet computes its widths with tensors
+        source = module_source(model, title=name, example_input=(3, size, size))
+        write_case(tmp_path, name, source, model, torch.randn(1, 3, size, size))
+    assert run_clean(tmp_path, list(TORCHVISION)) == {name: "ok" for name in TORCHVISION}
