@@ -66,6 +66,15 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_grammar(args: argparse.Namespace) -> int:
+    from cnnviz.zoo.custom import grammar_help
+
+    print(grammar_help())
+    print('\nUse it as the model custom: python -m cnnviz summary custom --set "layers=conv(6,5) tanh '
+          'avgpool(2) ..." --input 1,32,32')
+    return 0
+
+
 def compare_rows(reports: list[Report]) -> list[dict[str, Any]]:
     """The numbers ``compare`` prints, one dict per model."""
     rows = []
@@ -109,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("summary", help="per-layer analysis of one model")
+    p = sub.add_parser("summary", help="per-layer analysis of one model",
+                       epilog="Your own network: the model custom with --set \"layers=conv(6,5) tanh avgpool(2) "
+                              "...\"; `python -m cnnviz grammar` shows the text form.")
     p.add_argument("name")
     p.add_argument("--input", help="input shape C,H,W (default: the model's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a model setting (repeatable)")
@@ -119,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32, help="for the training-memory estimate")
     p.add_argument("--optimizer", choices=["sgd", "sgd_momentum", "adam"], default="adam")
     p.set_defaults(func=_cmd_summary)
+
+    p = sub.add_parser("grammar", help="the network builder's text form (the model custom, --set layers=...)")
+    p.set_defaults(func=_cmd_grammar)
 
     p = sub.add_parser("compare", help="totals of several models side by side (NAME or NAME:key=value,...)")
     p.add_argument("names", nargs="+")

@@ -27,6 +27,7 @@ impossible layers alike.
 """
 from __future__ import annotations
 
+import difflib
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -385,13 +386,15 @@ class _Parser:
             raise self.fail("expected a layer (conv, relu, fc, ...)")
         kind = tok.text
         if kind not in LAYER_KINDS:
-            close = [k for k in LAYER_KINDS if k.startswith(kind.lower()[:3])] or [k for k in LAYER_KINDS if kind.lower() == k]
+            close = difflib.get_close_matches(kind.lower(), LAYER_KINDS, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]}?" if close else f"; the layers are: {', '.join(LAYER_KINDS)}"
             raise BuilderError(f"unknown layer {kind!r} at {_where(self.text, tok.pos)}{hint}", position=tok.pos)
         self.i += 1
         info = LAYER_KINDS[kind]
         given: dict[str, Any] = {}
         if self.tok.text == "(":
+            if not info.args:
+                raise self.fail(f"{kind} takes no arguments")
             self.i += 1
             given = self.arguments(info, tok)
             end = self.take(")", "',' or ')'").pos + 1
@@ -906,12 +909,11 @@ def output_shape(layers: Sequence[LayerSpec], input_size: Sequence[int]) -> tupl
     ),
 )
 def custom(*, in_channels: int, input_size: int, num_classes: int, layers: str) -> CustomNet:
-    specs = parse(layers)
-    shape = output_shape(specs, (in_channels, input_size, input_size))
+    steps, _ = walk(parse(layers), (in_channels, input_size, input_size), text=layers)
     # A network that ends in a vector is a classifier: its outputs are the classes.
+    shape = steps[-1].output_shape if steps else ()
     if len(shape) == 1 and shape[0] != num_classes:
         raise BuilderError(f"the network ends with {shape[0]:,} outputs but there are {num_classes:,} classes: "
                            f"end it with fc({num_classes})")
-    model = build_network(specs, (in_channels, input_size, input_size))
-    return model
+    return build_network(layers, (in_channels, input_size, input_size))
 
