@@ -6,7 +6,8 @@ jump, or the message of the first impossible layer at its row. Shapes and parame
 from the shape walk on the specs (:func:`cnnviz.zoo.custom.walk`); MACs, memory and
 receptive fields from cnnviz's own analysis of the network built on the meta device, so
 the counting conventions are the analysis's. Answers are cached by (text, input shape):
-an unchanged network is never parsed, built or analysed twice.
+an unchanged network is never parsed, built or analysed twice, and an edit rebuilds only the
+layers it changed.
 """
 from __future__ import annotations
 
@@ -100,6 +101,13 @@ def _row(step: Step, groups: dict[str, list[LayerRow]] | None, modules: tuple[st
                    rf=last.rf if last else None, jump=last.jump if last else None)
 
 
+# Meta-device layers of earlier answers, by (index, spec, input shape): an edit rebuilds only the
+# layers it changed. Sharing them between models is safe: nothing trains on the meta device and
+# the analysis traces one model at a time.
+_META_MODULES: dict[Any, torch.nn.Module] = {}
+_MAX_META_MODULES = 20_000
+
+
 @lru_cache(maxsize=64)
 def _describe(text: str, input_shape: tuple[int, int, int]) -> Description:
     try:
@@ -110,8 +118,10 @@ def _describe(text: str, input_shape: tuple[int, int, int]) -> Description:
     report = None
     modules: list[tuple[str, ...]] = [()] * len(steps)
     if error is None and steps:
+        if len(_META_MODULES) > _MAX_META_MODULES:
+            _META_MODULES.clear()
         with torch.device("meta"):
-            model = build_network(layers, input_shape)
+            model = build_network(layers, input_shape, reuse=_META_MODULES)
         report = analyze(model, input_shape, name="custom")
         modules = model.rows
     groups = _by_module(report) if report is not None else None

@@ -835,19 +835,26 @@ def _on_meta() -> bool:
     return torch.empty(0).device.type == "meta"
 
 
-def build_network(layers: Sequence[LayerSpec] | str, input_size: Sequence[int] = (1, 32, 32)) -> CustomNet:
+def build_network(layers: Sequence[LayerSpec] | str, input_size: Sequence[int] = (1, 32, 32), *,
+                  reuse: dict[Any, nn.Module] | None = None) -> CustomNet:
     """The :class:`CustomNet` of ``layers`` (or of a text) for an input of ``input_size`` = (C, H, W).
 
     The shapes are checked on the specs first; a network with more parameters than the
     resource guard allows is refused before any weight is allocated (on the meta device,
     where nothing is allocated, it is built whatever its size, for the analysis).
+
+    ``reuse`` (meta device only) maps (layer index, spec, input shape) to a module built
+    before: the layers an edit did not change are taken from it instead of built again.
     """
     text = layers if isinstance(layers, str) else None
     specs = parse(layers) if isinstance(layers, str) else list(layers)
     if not specs:
         raise BuilderError("the network is empty: add a layer")
     steps, _ = walk(specs, input_size, text=text)
-    if not _on_meta():
+    on_meta = _on_meta()
+    if reuse is not None and not on_meta:
+        raise ValueError("build_network reuses modules on the meta device only")
+    if not on_meta:
         from cnnviz.guard import budget
 
         total = sum(s.params for s in steps)
@@ -875,7 +882,13 @@ def build_network(layers: Sequence[LayerSpec] | str, input_size: Sequence[int] =
             part[flat] = nn.Flatten()
             names.append(f"{prefix}.{flat}")
         own = name(step.spec.kind)
-        part[own] = _module(step.spec, step.input_shape)
+        if reuse is None:
+            part[own] = _module(step.spec, step.input_shape)
+        else:
+            key = (step.index, step.spec, step.input_shape)
+            if key not in reuse:
+                reuse[key] = _module(step.spec, step.input_shape)
+            part[own] = reuse[key]
         names.append(f"{prefix}.{own}")
         rows.append(tuple(names))
     return CustomNet(features, head, rows, format_network(specs))
