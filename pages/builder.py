@@ -15,10 +15,14 @@ st.caption("Stack the course's layers into your own CNN: write it as text or cli
 
 def start_from() -> None:
     starter = b.STARTERS[st.session_state["b_start"]]
-    st.session_state[b.NET] = starter.text
-    for key, value in zip((b.C, b.H, b.W), starter.input):
-        st.session_state[key] = value
+    b.load_network(starter.text, starter.input)
 
+
+with st.expander("Challenges", icon=":material/flag:",
+                 expanded=st.query_params.get(b.CHALLENGE, b.NO_CHALLENGE) != b.NO_CHALLENGE):
+    challenge = b.pick_challenge()
+    if challenge is not None:
+        b.challenge_panel(challenge)
 
 with st.container(horizontal=True, vertical_alignment="bottom"):
     st.selectbox("Start from", list(b.STARTERS), index=None, key="b_start", format_func=lambda k: b.STARTERS[k].label,
@@ -62,10 +66,10 @@ def builder() -> None:
     if not desc.layers:
         st.info("Add a layer, type a network in the text box, or start from one of the course's networks.")
         return
-    tabs = st.tabs(["Every layer's numbers", "Drawing", "Use it"], key="b_tab", bind="query-params")
+    tabs = st.tabs(["Every layer's numbers", "Drawing", "Train, compare, export"], key="b_tab", bind="query-params")
     with tabs[0]:
         if tabs[0].open:
-            st.dataframe(b.styled_numbers(desc), hide_index=True, column_config=b.NUMBERS_CONFIG,
+            st.dataframe(b.numbers_table(desc), hide_index=True, column_config=b.NUMBERS_CONFIG,
                          height=chart_height(420) if len(desc.rows) > 12 else "auto")
     with tabs[1]:
         if tabs[1].open:
@@ -94,8 +98,7 @@ def use_it(text: str, shape: tuple[int, int, int], desc: b.Description) -> None:
         if shape[1] == shape[2]:
             link(PAGES["compare"], "Compare with LeNet-5", **b.compare_query(text, shape))
         link(PAGES["inside"], "See inside", **b.inside_query(text, shape))
-    st.download_button("The network as text (.txt)", data=text, file_name="network.txt", mime="text/plain",
-                       icon=":material/download:", on_click="ignore")
+    b.show_export(text, desc)
 
 
 builder()

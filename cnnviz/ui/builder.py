@@ -28,7 +28,7 @@ NET, C, H, W = "b_net", "b_c", "b_h", "b_w"
 LAST_OK = "_b_last_ok"  # the last text that could be read, shown while the text is being fixed
 NOTICE = "_b_notice"  # a table edit that could not be applied, said once
 ROWS_PER_PAGE = 12
-ROW_WIDTHS = (0.35, 1.2, 4.2, 2.3, 1.9)  # number, layer type, settings, output and parameters, actions
+ROW_WIDTHS = (0.35, 1.5, 4.0, 2.3, 1.9)  # number, layer type, settings, output and parameters, actions
 
 
 # -- starting networks ---------------------------------------------------------------------------
@@ -381,6 +381,7 @@ def numbers_table(desc: Description) -> pd.DataFrame:
     """Every layer (repetitions written out): output, parameters and their formula, MACs, memory, RF, jump."""
     rows = desc.rows
     return pd.DataFrame({
+        "": ["⚠️" if r.error else "" for r in rows],
         "#": [r.index + 1 for r in rows],
         "entry": [r.top_index + 1 for r in rows],
         "layer": [r.text for r in rows],
@@ -395,6 +396,7 @@ def numbers_table(desc: Description) -> pd.DataFrame:
 
 
 NUMBERS_CONFIG = {
+    "": st.column_config.TextColumn(width=30, help="⚠️: the impossible layer (its message is in the formula column)"),
     "#": st.column_config.NumberColumn(width="small", help="Layer, repetitions written out"),
     "entry": st.column_config.NumberColumn(width="small", help="Row of the table above it belongs to"),
     "params": st.column_config.NumberColumn(format="localized", help="Parameters (weights + biases)"),
@@ -405,13 +407,6 @@ NUMBERS_CONFIG = {
     "RF (px)": st.column_config.TextColumn(help="Receptive field in input pixels"),
     "jump": st.column_config.TextColumn(help="Distance in input pixels between neighbouring units"),
 }
-
-
-def styled_numbers(desc: Description) -> Any:
-    """The numbers table with the impossible row in red."""
-    df = numbers_table(desc)
-    bad = {i for i, r in enumerate(desc.rows) if r.error}
-    return df.style.apply(lambda row: ["background-color: #f8d7da" if row.name in bad else "" for _ in row], axis=1)
 
 
 def totals(desc: Description) -> list[tuple[str, str, str]]:
@@ -466,3 +461,189 @@ def inside_query(text: str, shape: Sequence[int]) -> dict[str, str]:
 
 def url(path: str, query: dict[str, str]) -> str:
     return f"{path}?{urlencode(query)}"
+
+
+# -- challenges ------------------------------------------------------------------------------------
+CHALLENGE = "b_ch"
+LOADED = "_b_ch_loaded"  # the challenge whose start network was put in the builder
+CH_RUN = "_b_ch_run"  # (challenge id, text, training run) of a training challenge's check
+CH_VERDICT = "_b_ch_verdict"  # (challenge id, text, verdict) of the last check
+NO_CHALLENGE = "none"
+
+
+def load_network(text: str, shape: Sequence[int]) -> None:
+    """Put ``text`` and its input in the builder (before its widgets are drawn, or from a callback)."""
+    st.session_state[NET] = text
+    for key, value in zip((C, H, W), shape):
+        st.session_state[key] = int(value)
+
+
+def pick_challenge() -> Any:
+    """The challenge picker (bound to the URL as ``b_ch``); loads a newly picked challenge's start network.
+
+    A link with both a challenge and a network (a student's attempt) keeps the network.
+    """
+    from cnnviz.challenges import CHALLENGES, get_challenge
+    from cnnviz.ui.state import url_select
+
+    ids = [NO_CHALLENGE] + [c.id for c in CHALLENGES]
+    titles = {c.id: c.title for c in CHALLENGES} | {NO_CHALLENGE: "No challenge: free building"}
+    picked = url_select("Challenge", CHALLENGE, ids, NO_CHALLENGE, format_func=titles.get,
+                        help="A target to reach, checked automatically; a link can open one")
+    before = st.session_state.get(LOADED)
+    if picked != before:
+        if picked != NO_CHALLENGE and (before is not None or NET not in st.query_params):
+            challenge = get_challenge(picked)
+            load_network(challenge.start, challenge.input_size)
+        st.session_state[LOADED] = picked
+    return None if picked == NO_CHALLENGE else get_challenge(picked)
+
+
+def verdict_table(verdict: Any) -> pd.DataFrame:
+    return pd.DataFrame({"": ["✅" if c.ok else "⏳" if c.ok is None else "❌" for c in verdict.criteria],
+                         "condition": [c.label for c in verdict.criteria],
+                         "target": [c.target for c in verdict.criteria],
+                         "your network": [c.measured for c in verdict.criteria]})
+
+
+def show_verdict(verdict: Any) -> None:
+    if verdict.error is not None:
+        st.error("Not yet: " + plain(verdict.error), icon="⚠️")
+        return
+    st.dataframe(verdict_table(verdict), hide_index=True)
+    if verdict.passed:
+        st.success("Target reached: well done!", icon=":material/emoji_events:")
+    elif verdict.needs_training:
+        st.info("The other conditions are checked; the accuracy needs a training run.")
+    else:
+        st.warning("Not there yet: the rows marked ❌ miss the target.")
+
+
+def challenge_panel(challenge: Any) -> None:
+    """Prompt, check (training ones train with progress), hint and the answer of ``challenge``."""
+    from cnnviz.train import manager
+    from cnnviz.train.isolated import IsolatedRun
+    from cnnviz.ui.jobs import queue_message, session_owner
+
+    st.markdown(plain(challenge.prompt))
+    text = st.session_state.get(NET, "")
+    label = "Check (trains it, about a minute)" if challenge.needs_training else "Check"
+    run_state = st.session_state.get(CH_RUN)
+    busy = run_state is not None and not run_state[2].done
+    with st.container(horizontal=True):
+        if st.button(label, type="primary", icon=":material/task_alt:", disabled=busy, key="b_check"):
+            verdict = challenge.check(text)
+            st.session_state[CH_VERDICT] = (challenge.id, text, verdict)
+            if challenge.needs_training and verdict.error is None and all(c.ok for c in verdict.criteria
+                                                                          if c.ok is not None):
+                run = IsolatedRun(challenge.train_config(text))
+                manager().submit(run, owner=session_owner())
+                st.session_state[CH_RUN] = (challenge.id, text, run)
+        with st.popover("Hint", icon=":material/lightbulb:"):
+            st.markdown(plain(challenge.hint))
+        with st.popover("Answer", icon=":material/visibility:"):
+            st.code(challenge.solution, language=None, wrap_lines=True)
+            st.button("Put the answer in the builder", key="b_answer", on_click=load_network,
+                      args=(challenge.solution, challenge.input_size))
+
+    @st.fragment(run_every=1.0 if busy else None)
+    def progress() -> None:
+        state = st.session_state.get(CH_RUN)
+        if state is None or state[0] != challenge.id:
+            return
+        _, trained, run = state
+        if run.status == "queued":
+            st.info(queue_message(run), icon=":material/hourglass_top:")
+        elif not run.done:
+            p = run.progress
+            st.progress(p.fraction, text=f"Training your network on the bundled MNIST: epoch {p.epoch:.1f} / "
+                                         f"{run.config.epochs}")
+        elif busy:
+            st.rerun()  # one full rerun shows the verdict and stops this polling
+
+    progress()
+    kept = st.session_state.get(CH_VERDICT)
+    if kept is None or kept[0] != challenge.id:
+        return
+    _, checked, verdict = kept
+    state = st.session_state.get(CH_RUN)
+    if state is not None and state[0] == challenge.id and state[1] == checked and state[2].done:
+        run = state[2]
+        if run.result is not None:
+            verdict = challenge.check(checked, run.result.test_accuracy)
+        elif run.status == "failed":
+            st.error("The training run failed: " + plain(str(run.error)), icon="⚠️")
+    if checked != text:
+        st.caption("This is the check of an earlier version of the network: press Check again.")
+    show_verdict(verdict)
+
+
+# -- export ----------------------------------------------------------------------------------------
+ONNX = "_b_onnx"  # (settings, bytes) of the last ONNX export
+
+
+def zoo_settings(text: str, desc: Description) -> dict[str, Any] | None:
+    """The zoo model ``custom``'s settings for this network (square inputs only: the zoo's input is a side)."""
+    c, h, w = desc.input_shape
+    if h != w:
+        return None
+    out = desc.output_shape or ()
+    settings: dict[str, Any] = {"layers": text, "in_channels": c, "input_size": h}
+    if len(out) == 1:
+        settings["num_classes"] = out[0]
+    return settings
+
+
+def show_export(text: str, desc: Description) -> None:
+    """The text as a download, the PyTorch code that builds the network, and ONNX on demand."""
+    from cnnviz import export
+
+    st.download_button("The network as text (.txt)", data=text, file_name="network.txt", mime="text/plain",
+                       icon=":material/download:", on_click="ignore")
+    settings = zoo_settings(text, desc)
+    if settings is None:
+        st.caption("PyTorch and ONNX export take a square input (height = width).")
+        return
+    code = export.pytorch_code("custom", settings)
+    st.markdown("**PyTorch code** that builds this network:")
+    st.code(code, language="python")
+    st.download_button("PyTorch code (.py)", data=code, file_name="network.py", mime="text/x-python",
+                       icon=":material/code:", on_click="ignore")
+    if desc.params > export.MAX_ONNX_PARAMS:
+        st.caption(f"ONNX export here is limited to {human_count(export.MAX_ONNX_PARAMS)} parameters.")
+        return
+    kept = st.session_state.get(ONNX)
+    if kept is None or kept[0] != settings:
+        if st.button("Export to ONNX", icon=":material/deployed_code:", key="b_onnx",
+                     help="Builds the network with random weights and exports it: a few seconds"):
+            with st.spinner("Exporting to ONNX ..."):
+                st.session_state[ONNX] = kept = (settings, export.onnx_bytes("custom", settings))
+        else:
+            return
+    st.download_button(f"network.onnx ({human_bytes(len(kept[1]))}, random weights)", data=kept[1],
+                       file_name="network.onnx", mime="application/octet-stream", icon=":material/download:",
+                       on_click="ignore")
+
+
+# -- from the explorer -----------------------------------------------------------------------------
+def open_in_builder(zoo_name: str, family: str, values: dict[str, Any], changed: dict[str, Any]) -> None:
+    """The explorer's way into the builder: a link with the network's text, or why there is none.
+
+    ``values`` are the model's settings, ``changed`` those that differ from its defaults.
+    """
+    from cnnviz.ui.home import COURSE, link
+
+    page = next(p for pages in COURSE.values() for p in pages if p.stem == "builder")
+    if zoo_name == "custom":  # a builder network opened in the explorer goes back as it is
+        side = values["input_size"]
+        link(page, "Open it in the network builder",
+             **query_for(values["layers"], (values["in_channels"], side, side)))
+        return
+    query = open_in_builder_query(zoo_name)
+    if query is not None and not changed:
+        link(page, f"Open {zoo_name} in the network builder", **query)
+    elif query is not None:
+        st.caption(f"The network builder writes {zoo_name} at its default settings: reset the settings to open "
+                   "it there.")
+    else:
+        st.caption(f"{zoo_name} cannot be opened in the network builder: {cannot_open_reason(zoo_name, family)}.")

@@ -148,3 +148,54 @@ def test_compare_opens_this_network_as_model_1() -> None:
     assert at.selectbox(key="c1_model").value == "custom"
     assert at.text_area(key="c1_layers").value == text
     assert any(f"{(25 + 1) * 6 + (14 * 14 * 6 + 1) * 10:,}" in str(t.value) for t in at.table)
+
+
+def test_the_explorer_opens_writable_models_and_says_why_not_for_the_others() -> None:
+    at = open_page(str(ROOT / "pages" / "explorer.py"), 120, ex_model="vgg11")
+    shown = [str(p.proto) for p in at.get("page_link")] + [m.value for m in at.markdown]
+    assert any("Open vgg11 in the network builder" in s for s in shown), shown
+    at = open_page(str(ROOT / "pages" / "explorer.py"), 120, ex_model="densenet121")
+    assert any("cannot be opened in the network builder: dense connections" in c.value for c in at.caption)
+
+
+def _check(at: AppTest) -> AppTest:
+    return at.button(key="b_check").click().run()
+
+
+def test_a_challenge_link_loads_its_start_and_checks_it() -> None:
+    from cnnviz.challenges import get_challenge
+
+    challenge = get_challenge("exact-760")
+    at = _page(**{b.CHALLENGE: "exact-760"})
+    assert _text(at) == challenge.start and at.number_input(key=b.C).value == 3
+    _check(at)
+    table = at.dataframe[0].value
+    assert list(table["condition"]) == ["output", "parameters"] and "❌" in list(table[""])
+    at.button(key="b_answer").click().run()
+    assert _text(at) == challenge.solution
+    _check(at)
+    assert any("Target reached" in s.value for s in at.success)
+
+
+def test_fix_the_broken_network_shows_the_impossible_row_then_passes() -> None:
+    from cnnviz.challenges import get_challenge
+
+    at = _page(**{b.CHALLENGE: "fix-broken"})
+    assert any(e.value.startswith("Row 7: ") for e in at.error)
+    _check(at)
+    assert any(e.value.startswith("Not yet: ") for e in at.error)
+    at.text_area(key=b.NET).set_value(get_challenge("fix-broken").solution).run()
+    _check(at)
+    assert any("Target reached" in s.value for s in at.success)
+
+
+def test_a_training_challenge_trains_only_a_network_that_meets_the_other_conditions() -> None:
+    at = _page(**{b.CHALLENGE: "small-mnist"})  # starts from LeNet-5: far more than 10,000 parameters
+    _check(at)
+    assert b.CH_RUN not in at.session_state
+    at.text_area(key=b.NET).set_value("conv(8,5) bn relu maxpool(2) conv(16,5) bn relu maxpool(2) fc(10)").run()
+    _check(at)
+    _, _, run = at.session_state[b.CH_RUN]
+    assert run.config.model == "custom" and run.config.dataset == "mnist"
+    run.stop()
+    assert run.wait(120)
