@@ -23,9 +23,23 @@ def parse_settings(items: Sequence[str]) -> dict[str, str]:
 
 
 def parse_model_arg(text: str) -> tuple[str, dict[str, str]]:
-    """``resnet50:stride_placement=paper,width_mult=0.5`` -> name and settings."""
+    """``resnet50:stride_placement=paper,width_mult=0.5`` -> name and settings.
+
+    Commas inside brackets belong to the value: ``custom:layers=conv(6,5) relu fc(10)``.
+    """
     name, _, rest = text.partition(":")
-    return name.strip(), parse_settings([p for p in rest.split(",") if p.strip()]) if rest else {}
+    return name.strip(), parse_settings([p for p in _top_level_split(rest) if p.strip()]) if rest else {}
+
+
+def _top_level_split(text: str) -> list[str]:
+    """Split ``text`` at the commas that are not inside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth <= 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

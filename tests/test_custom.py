@@ -1,10 +1,8 @@
 """The network builder's grammar and model: round trips, shapes against real forwards, messages, limits."""
 from __future__ import annotations
 
+import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,11 +14,11 @@ from torchvision.models.resnet import Bottleneck as TvBottleneck
 
 import cnnviz
 from cnnviz.builder import describe
+from cnnviz.cli import main
 from cnnviz.zoo.custom import (LAYER_KINDS, LENET5_TEXT, MAX_LAYERS, MAX_REPEAT, MAX_TEXT, REPEAT, BuilderError,
                                LayerSpec, _module, build_network, expand, format_network, grammar_help, make_layer,
                                parse, walk)
 
-ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow],
                 derandomize=os.environ.get("CI") == "true")
 
@@ -213,19 +211,22 @@ def test_zoo_entry_checks_the_classes():
     assert model(torch.zeros(1, 3, 16, 16)).shape == (1, 7)
 
 
-def test_cli_summary_and_grammar():
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "cnnviz", *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=120)
-
-    out = cli("summary", "custom", "--set", f"layers={LENET5_TEXT}", "--input", "1,32,32")
-    assert out.returncode == 0, out.stderr
-    assert "parameters: 61,706" in out.stdout
-    out = cli("summary", "custom", "--set", "layers=conv(6,5) relu(", "--input", "1,32,32")
-    assert out.returncode == 2 and out.stderr.startswith("error: relu takes no arguments") and "Traceback" not in out.stderr
-    out = cli("grammar")
-    assert out.returncode == 0 and "residual(C, stride=1)" in out.stdout and "N*( ... )" in out.stdout
-    assert "python -m cnnviz grammar" in cli("summary", "--help").stdout
+def test_cli_summary_compare_and_grammar(capsys):
+    assert main(["summary", "custom", "--set", f"layers={LENET5_TEXT}", "--input", "1,32,32"]) == 0
+    assert "parameters: 61,706" in capsys.readouterr().out
+    assert main(["summary", "custom", "--set", "layers=conv(6,5) relu(", "--input", "1,32,32"]) == 2
+    assert capsys.readouterr().err == "error: relu takes no arguments: '(' at character 15\n"
+    # commas inside the brackets belong to the text
+    assert main(["compare", "lenet5", "custom:layers=conv(8,5) bn relu maxpool(2) conv(16,5) fc(10),num_classes=10",
+                 "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[1]["params"] == 208 + 16 + 3216 + (16 * 10 * 10 + 1) * 10  # on 32x32x1
+    assert main(["grammar"]) == 0
+    out = capsys.readouterr().out
+    assert "residual(C, stride=1)" in out and "N*( ... )" in out
+    with pytest.raises(SystemExit):
+        main(["summary", "--help"])
+    assert "python -m cnnviz grammar" in capsys.readouterr().out
 
 
 # -- properties -------------------------------------------------------------------------------
