@@ -23,9 +23,23 @@ def parse_settings(items: Sequence[str]) -> dict[str, str]:
 
 
 def parse_model_arg(text: str) -> tuple[str, dict[str, str]]:
-    """``resnet50:stride_placement=paper,width_mult=0.5`` -> name and settings."""
+    """``resnet50:stride_placement=paper,width_mult=0.5`` -> name and settings.
+
+    Commas inside brackets belong to the value: ``custom:layers=conv(6,5) relu fc(10)``.
+    """
     name, _, rest = text.partition(":")
-    return name.strip(), parse_settings([p for p in rest.split(",") if p.strip()]) if rest else {}
+    return name.strip(), parse_settings([p for p in _top_level_split(rest) if p.strip()]) if rest else {}
+
+
+def _top_level_split(text: str) -> list[str]:
+    """Split ``text`` at the commas that are not inside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth <= 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -63,6 +77,15 @@ def _cmd_summary(args: argparse.Namespace) -> int:
         for note in course_notes(report):
             print(note)
         print(f"\n{get_spec(args.name).description}")
+    return 0
+
+
+def _cmd_grammar(args: argparse.Namespace) -> int:
+    from cnnviz.zoo.custom import grammar_help
+
+    print(grammar_help())
+    print('\nUse it as the model custom: python -m cnnviz summary custom --set "layers=conv(6,5) tanh '
+          'avgpool(2) ..." --input 1,32,32')
     return 0
 
 
@@ -117,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("summary", help="per-layer analysis of one model")
+    p = sub.add_parser("summary", help="per-layer analysis of one model",
+                       epilog="Your own network: the model custom with --set \"layers=conv(6,5) tanh avgpool(2) "
+                              "...\"; `python -m cnnviz grammar` shows the text form.")
     p.add_argument("name")
     p.add_argument("--input", help="input shape C,H,W (default: the model's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a model setting (repeatable)")
@@ -127,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32, help="for the training-memory estimate")
     p.add_argument("--optimizer", choices=["sgd", "sgd_momentum", "adam"], default="adam")
     p.set_defaults(func=_cmd_summary)
+
+    p = sub.add_parser("grammar", help="the network builder's text form (the model custom, --set layers=...)")
+    p.set_defaults(func=_cmd_grammar)
 
     p = sub.add_parser("compare", help="totals of several models side by side (NAME or NAME:key=value,...)")
     p.add_argument("names", nargs="+")

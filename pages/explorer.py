@@ -3,6 +3,7 @@ import streamlit as st
 
 from cnnviz.analysis import ConfigError
 from cnnviz.ui import explorer as ex
+from cnnviz.ui.builder import open_in_builder
 from cnnviz.ui.charts import shape_text
 from cnnviz.ui.model_settings import cached_report, model_settings, pick_model
 from cnnviz.ui.state import friendly_errors, url_select
@@ -41,6 +42,7 @@ with tabs[0]:
             st.caption("Each box is a layer's (or a block's) output volume, sizes written H x W x C: its height "
                        "grows with the image size (square-root scale), its thickness with the number of channels "
                        "(log scale). Hover for names.")
+            open_in_builder(name, form.spec.family, form.values, form.changed)
         ex.show_about(form.spec)
 with tabs[1]:
     if tabs[1].open and report is not None:

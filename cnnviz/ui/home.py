@@ -43,6 +43,9 @@ COURSE: dict[str, tuple[PageInfo, ...]] = {
                  "field, with what each paper introduced."),
         PageInfo("compare", "Compare", ":material/compare_arrows:",
                  "Two to four configured networks side by side: what changed, and what it costs."),
+        PageInfo("builder", "Network builder", ":material/construction:",
+                 "Your own CNN, layer by layer: every shape, parameter and receptive field live; break it, fix it, "
+                 "train it and look inside."),
     ),
     "Seeing inside": (PageInfo("inside", "Seeing inside", ":material/visibility:",
                                "Activations, learnt filters and receptive fields: what the layers look at."),),

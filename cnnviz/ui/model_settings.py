@@ -18,7 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 import cnnviz
 from cnnviz.analysis import ConfigError, Report
-from cnnviz.ui.state import url_number, url_select, url_toggle
+from cnnviz.ui.state import url_number, url_select, url_text_area, url_toggle
 from cnnviz.zoo import ModelSpec, Setting, get_spec, list_models
 
 _KEEP = "_keep_"  # cnnviz.ui.state keeps a widget's last value under this prefix
@@ -86,6 +86,8 @@ def _setting_widget(setting: Setting, key: str) -> Any:
         if cast is float:
             extra = {"step": 0.05 if (hi or 1.0) <= 1.0 else 0.25, "format": "%.4g"}
         return url_number(label, key, cast(setting.default), min_value=lo, max_value=hi, help=helptext, **extra)
+    if setting.kind == "str":  # a text setting: the builder's network, which a link carries
+        return url_text_area(label, key, setting.default, help=helptext)
     return setting.default
 
 

@@ -142,6 +142,21 @@ def url_text(label: str, key: str, default: str, max_chars: int = 200, **kwargs:
     return url_widget(key, default, parse, st.text_input, label=label, max_chars=max_chars, **kwargs)
 
 
+MAX_TEXT_AREA = 20_000
+"""Longest text a link may carry in a text area (a 100-layer network is about 2,000 characters)."""
+
+
+def url_text_area(label: str, key: str, default: str, max_chars: int = MAX_TEXT_AREA, **kwargs: Any) -> str:
+    """A text area bound to the URL (a network written in the builder's grammar travels this way)."""
+
+    def parse(raw: str) -> str:
+        if len(raw) > max_chars:
+            raise ValueError(f"longer than {max_chars:,} characters")
+        return raw
+
+    return url_widget(key, default, parse, st.text_area, label=label, max_chars=max_chars, **kwargs)
+
+
 _LECTURE_CSS = """
 <style>
 .stMarkdown p, .stMarkdown li, [data-testid="stWidgetLabel"] p, [data-testid="stCaptionContainer"],

@@ -28,12 +28,12 @@ from cnnviz.train.isolated import IsolatedRun, warm_up
 from cnnviz.train.jobs import Job
 from cnnviz.ui.model_settings import hidden_value
 from cnnviz.ui.jobs import queue_message, session_owner
-from cnnviz.ui.state import friendly_errors, style_chart, url_number, url_select, url_toggle
+from cnnviz.ui.state import friendly_errors, style_chart, url_number, url_select, url_text_area, url_toggle
 from cnnviz.zoo import Setting, get_spec
 
 PARTS = ("Train", "Data", "Experiments")
 MODELS = ("lenet5", "mlp", "tinyvgg", "convpool", "resnet20", "resnet32", "resnet56", "plain20", "plain32", "plain56",
-          "resnet18", "mobilenet_v2")
+          "resnet18", "mobilenet_v2", "custom")
 POLL_S = 1.0  # how often the live views redraw
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 RUN, EXP = "tr_run_obj", "tr_exp_obj"
@@ -82,6 +82,8 @@ def _setting_widget(setting: Setting, key: str, default: Any) -> Any:
     if setting.kind == "int":
         return url_number(label, key, int(default), min_value=None if setting.min is None else int(setting.min),
                           max_value=None if setting.max is None else int(setting.max), help=setting.help)
+    if setting.kind == "str":  # the builder's network text, carried here by its "Train it" link
+        return url_text_area(label, key, default, help=setting.help)
     return default
 
 
@@ -139,6 +141,7 @@ def training_form(lecture: bool) -> TrainConfig:
         "seed": ("Seed", "tr_seed", d.seed, 0, 2**31 - 1),
         "subset": ("Training images (0 = all)", "tr_subset", 0, 0, 10**7),
         "max_seconds": ("Time limit in s (0 = none)", "tr_maxs", 0.0, 0.0, 86400.0),
+        "image_size": ("Image side in px (0 = the dataset's)", "tr_img", 0, 0, 1024),
     }
     if lecture:
         for name, (_, key, choices, default) in specs.items():
@@ -151,13 +154,14 @@ def training_form(lecture: bool) -> TrainConfig:
             for col, (name, (label, key, choices, default)) in zip(cols, specs.items()):
                 with col:
                     advanced[name] = url_select(label, key, choices, default)
-            cols = st.columns(5)
+            cols = st.columns(len(numbers))
             for col, (name, (label, key, default, lo, hi)) in zip(cols, numbers.items()):
                 with col:
                     extra = {"format": "%.4g"} if isinstance(default, float) else {}
                     advanced[name] = url_number(label, key, default, lo, hi, **extra)
     advanced["subset"] = int(advanced["subset"]) or None
     advanced["max_seconds"] = float(advanced["max_seconds"]) or None
+    advanced["image_size"] = int(advanced["image_size"]) or None
     return TrainConfig(model=model, settings=settings, dataset=dataset, optimizer=optimizer, lr=float(lr),
                        epochs=int(epochs), batch_size=int(batch), **advanced)
 

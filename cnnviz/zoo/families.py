@@ -1,6 +1,7 @@
 """Imports every family module so that each registers its models."""
 from cnnviz.zoo import (  # noqa: F401
     alexnet,
+    custom,
     densenet,
     inception,
     lenet,

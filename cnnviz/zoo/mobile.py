@@ -85,14 +85,17 @@ _WIDTH_HELP = "Width multiplier (alpha): scales the channels of every layer"
 
 
 class DepthwiseSeparable(nn.Module):
-    """A 3x3 depthwise conv (one filter per channel) then a 1x1 pointwise conv, each with BN and activation."""
+    """A 3x3 (or ``kernel_size``) depthwise conv (one filter per channel) then a 1x1 pointwise conv,
+    each with BN and activation."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, stride: int, batch_norm: bool, activation: str
+        self, in_channels: int, out_channels: int, stride: int, batch_norm: bool, activation: str,
+        kernel_size: int = 3,
     ) -> None:
         super().__init__()
         self.dw = ConvBNAct(
-            in_channels, in_channels, 3, stride, groups=in_channels, batch_norm=batch_norm, activation=activation
+            in_channels, in_channels, kernel_size, stride, groups=in_channels, batch_norm=batch_norm,
+            activation=activation,
         )
         self.pw = ConvBNAct(in_channels, out_channels, 1, batch_norm=batch_norm, activation=activation)
 
