@@ -53,23 +53,22 @@ def _forget(key: str) -> None:
 
 
 def fit_choice(key: str, options: Sequence[Any]) -> None:
-    """Forget ``key``'s value when it is no longer one of ``options`` (another model was picked)."""
-    text = {str(o) for o in options}
+    """Forget ``key``'s value when it is no longer one of ``options`` (another model was picked).
+
+    A value that only the link gives is left to the widget, which ignores a bad one with a warning.
+    """
     now = st.session_state.get(key, st.session_state.get(_KEEP + key))
-    raw = st.query_params.get(key)
-    if (now is not None and str(now) not in text) or (now is None and raw is not None and raw not in text):
+    if now is not None and str(now) not in {str(o) for o in options}:
         _forget(key)
 
 
 def fit_number(key: str, lo: int, hi: int) -> None:
-    """Forget ``key``'s value when it falls outside ``lo..hi`` (the layer's map got smaller)."""
+    """Forget ``key``'s value when it falls outside ``lo..hi`` (the layer's map got smaller).
+
+    A value that only the link gives is left to the widget, which ignores a bad one with a warning.
+    """
     now = st.session_state.get(key, st.session_state.get(_KEEP + key))
-    raw = st.query_params.get(key)
-    try:
-        value = now if now is not None else (int(raw) if raw is not None else None)
-    except ValueError:
-        value = lo - 1
-    if value is not None and not lo <= value <= hi:
+    if now is not None and not lo <= now <= hi:
         _forget(key)
 
 
