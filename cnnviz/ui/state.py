@@ -20,20 +20,28 @@ import streamlit as st
 from cnnviz.analysis.errors import ConfigError
 
 _KEEP = "_keep_"
-_MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>!~|$#@&])")
+_COLON_WORD = re.compile(r":(?=\S)")  # http://, :red[...], :material/x:, :smile: (a colon before a space is prose)
+_WWW = re.compile(r"(?i)\b(www)\.")
+_LINE_START = re.compile(r"^(\s*\d*)([-+=.)])")
 
 
 def plain(text: object, limit: int | None = None) -> str:
     """``text`` escaped so that Streamlit's Markdown shows it exactly as written.
 
-    Every ASCII punctuation character gets a backslash (CommonMark allows it for all of
-    them), so a value from a link, a file name or a checkpoint name can never become a
-    link, an image, HTML, an emoji, a colour or a formula; line breaks become spaces.
+    Backslashes go before every character that can start Markdown (links, images, HTML, code,
+    emphasis, formulas, tables), before a colon that touches the next word (web addresses,
+    Streamlit's ``:colour[...]`` and ``:icon:``), after ``www`` and before a list or heading
+    mark at the start; line breaks become spaces. Prose punctuation (``. , ( ) ' - /``) stays
+    as it is, so a message still reads normally.
     """
-    s = str(text)
+    s = " ".join(str(text).splitlines())
     if limit is not None and len(s) > limit:
         s = s[:limit] + "..."
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(s.splitlines()))
+    s = _MARKDOWN_SPECIAL.sub(r"\\\1", s)
+    s = _COLON_WORD.sub(r"\\:", s)
+    s = _WWW.sub(r"\1\\.", s)
+    return _LINE_START.sub(r"\1\\\2", s)
 
 
 def ignored(key: str, raw: str, reason: object) -> None:
