@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, Sequence
 
@@ -44,6 +45,9 @@ def _top_level_split(text: str) -> list[str]:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     specs = list_models(args.family)
+    if not specs:
+        families = sorted({s.family for s in list_models()})
+        raise ConfigError(f"no family {args.family!r}; choose one of {', '.join(families)}")
     if args.format == "json":
         print(json.dumps([{"name": s.name, "family": s.family, "default_input": list(s.default_input),
                            "torchvision": s.torchvision, "description": s.description,
@@ -131,6 +135,20 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _whole(lo: int) -> Any:
+    """An argparse type: a whole number of at least ``lo`` (argparse exits 2 with the message otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"{value} is below the minimum {lo}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cnnviz", description="Explore CNN architectures exactly.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,8 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a model setting (repeatable)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--extra", action="store_true", help="add elementwise FLOPs (BN, activations, pooling) to FLOPs")
-    p.add_argument("--depth", type=int, default=None, help="table: hide layers nested deeper than this")
-    p.add_argument("--batch-size", type=int, default=32, help="for the training-memory estimate")
+    p.add_argument("--depth", type=_whole(0), default=None, help="table: hide layers nested deeper than this")
+    p.add_argument("--batch-size", type=_whole(1), default=32, help="for the training-memory estimate")
     p.add_argument("--optimizer", choices=["sgd", "sgd_momentum", "adam"], default="adam")
     p.set_defaults(func=_cmd_summary)
 
@@ -189,3 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader (``| head``) left: stop quietly, and keep Python from complaining at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

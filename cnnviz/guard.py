@@ -18,6 +18,7 @@ is never refused: a VGG-16 at 8192x8192 is analysed, but not run.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -40,9 +41,9 @@ def _env_number(name: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"the server setting {name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise ConfigError(f"the server setting {name}={raw!r} must be positive")
+        raise ConfigError(f"the server setting {name}={raw[:40]!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"the server setting {name}={raw[:40]!r} must be a positive finite number")
     return value
 
 

@@ -20,7 +20,7 @@ with source_col:
     st.subheader("Input image")
     picked = None
     with friendly_errors("image"):
-        picked = ui.pick_image(choice.input.channels)
+        picked = ui.pick_image(choice.input.channels, ui.input_spec(choice, size).resize)
 with friendly_errors(name):
     if not (choice.ready or download):
         st.info(f"Pick other weights in the sidebar, or download these, to look inside {name}.")

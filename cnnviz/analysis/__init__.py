@@ -29,6 +29,8 @@ def _parse_shape(input_shape: Sequence[int] | str) -> tuple[int, ...]:
         raise ConfigError(f"input shape {shape}: give C,H,W (three numbers), or C,L or C,D,H,W for 1-d or 3-d data")
     if any(s <= 0 for s in shape):
         raise ConfigError(f"input shape {'x'.join(map(str, shape))}: every size must be at least 1")
+    if any(s >= 2**63 for s in shape):  # a tensor's sizes are 64-bit integers
+        raise ConfigError(f"input shape {'x'.join(map(str, shape))}: every size must be below 2^63")
     return shape
 
 

@@ -17,7 +17,13 @@ from PIL import Image, ImageOps
 
 from cnnviz.analysis.errors import ConfigError
 
-MAX_UPLOAD_BYTES = 20 * 2**20
+MAX_UPLOAD_MB = 20
+"""The upload limit in MB of 2**20 bytes: the uploader's "Limit 20MB" counts the same way."""
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 2**20
+MAX_UPLOAD_PIXELS = 25_000_000
+"""Decoded pixels an upload may have (a 6000x4000 photo has 24M), checked on the header before decoding."""
+MAX_ASPECT = 10
+"""Longer side over shorter side: a 10000x10 strip would become 256000x256 once its short side is resized."""
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 # skimage.data images shipped inside the package (no download).
 PHOTOS: dict[str, str] = {
@@ -73,11 +79,14 @@ def _flatten_alpha(img: Image.Image) -> Image.Image:
 
 
 def _to_8bit(img: Image.Image) -> Image.Image:
-    """16-bit or float grey -> 8-bit grey, scaled by the image's own range."""
-    arr = np.asarray(img, dtype=np.float64)
+    """16-bit or float grey -> 8-bit grey, scaled by the image's own range (float32, scaled in place)."""
+    arr = np.asarray(img, dtype=np.float32)
     lo, hi = float(arr.min()), float(arr.max())
-    scaled = (arr - lo) / (hi - lo) * 255 if hi > lo else np.zeros_like(arr)
-    return Image.fromarray(scaled.round().astype(np.uint8), mode="L")
+    if hi <= lo:
+        return Image.new("L", img.size)
+    arr -= lo
+    arr *= 255 / (hi - lo)
+    return Image.fromarray(arr.round().astype(np.uint8), mode="L")
 
 
 def normalise_mode(img: Image.Image) -> Image.Image:
@@ -94,34 +103,84 @@ def normalise_mode(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def decode_upload(data: bytes, name: str = "upload", max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
-    """Decode user bytes (PNG, JPEG, WebP, BMP, GIF's first frame) into an ``RGB`` or ``L`` image.
+def _size_text(w: int, h: int) -> str:
+    return f"{w:,}x{h:,} pixels"
 
-    Raises :class:`ConfigError` for files above ``max_bytes``, other formats, bytes that are
-    not an image or are cut short, and images with more pixels than Pillow's
-    ``Image.MAX_IMAGE_PIXELS`` (decompression bombs).
+
+def probe(data: bytes, name: str = "upload", max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[str, int, int]:
+    """Format, width and height of user bytes, read from the header only; ConfigError when they are refused.
+
+    Refuses files above ``max_bytes``, other formats, bytes that are not an image, and images
+    over the pixel budget (:data:`MAX_UPLOAD_PIXELS`, or Pillow's ``MAX_IMAGE_PIXELS`` when
+    lower) or more elongated than :data:`MAX_ASPECT`: nothing is decoded yet.
     """
     if len(data) > max_bytes:
-        raise ConfigError(f"{name}: the file is {len(data) / 2**20:.1f} MiB; the limit is "
-                          f"{max_bytes / 2**20:.0f} MiB. Use a smaller image.")
+        raise ConfigError(f"{name}: the file is {len(data) / 2**20:.1f} MB; the limit is "
+                          f"{max_bytes / 2**20:.0f} MB. Use a smaller image.")
     if not data:
         raise ConfigError(f"{name}: the file is empty.")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own budget is checked below
             img = Image.open(io.BytesIO(data))
-            if img.format not in FORMATS and img.format != "MPO":
-                raise ConfigError(f"{name}: {img.format} images are not supported; use "
-                                  f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}.")
-            img.seek(0)
-            img.load()
-            img = ImageOps.exif_transpose(img)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise ConfigError(f"{name}: the image is too large to decode safely (more than "
                           f"{Image.MAX_IMAGE_PIXELS:,} pixels).") from None
     except Image.UnidentifiedImageError:
         raise ConfigError(f"{name}: this is not an image file (or not one of "
                           f"{', '.join(FORMATS)}).") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ConfigError(f"{name}: the image could not be read (is the file complete?): {exc}") from None
+    if img.format not in FORMATS and img.format != "MPO":
+        raise ConfigError(f"{name}: {img.format} images are not supported; use "
+                          f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}.")
+    w, h = img.size
+    limit = min(MAX_UPLOAD_PIXELS, Image.MAX_IMAGE_PIXELS or MAX_UPLOAD_PIXELS)
+    if w * h > limit:
+        raise ConfigError(f"{name}: the image is {_size_text(w, h)} ({w * h / 1e6:,.1f} million), too large to "
+                          f"decode safely: the limit is {limit / 1e6:,.1f} million pixels. Use a smaller image.")
+    if min(w, h) < 1 or max(w, h) > MAX_ASPECT * min(w, h):
+        raise ConfigError(f"{name}: the image is {_size_text(w, h)}, {max(w, h) / max(1, min(w, h)):,.0f} times "
+                          f"longer than wide; the limit is {MAX_ASPECT}:1. Crop it to a less elongated picture.")
+    return str(img.format), w, h
+
+
+def _shrunk_size(w: int, h: int, shorter: int | None) -> tuple[int, int]:
+    """(w, h) scaled down so that the shorter side is ``shorter`` (never up)."""
+    if shorter is None or min(w, h) <= shorter:
+        return w, h
+    scale = shorter / min(w, h)
+    return max(shorter, round(w * scale)), max(shorter, round(h * scale))
+
+
+def decode_upload(data: bytes, name: str = "upload", max_bytes: int = MAX_UPLOAD_BYTES,
+                  shorter: int | None = None) -> Image.Image:
+    """Decode user bytes (PNG, JPEG, WebP, BMP, GIF's first frame) into an ``RGB`` or ``L`` image.
+
+    :func:`probe` checks the header first (size, format, pixel and aspect budgets), so nothing
+    big is decoded for a refused file. With ``shorter``, the image comes back shrunk so that its
+    shorter side is at most ``shorter`` pixels: JPEGs are decoded at a reduced scale directly,
+    and the full-size copy is dropped before the colour conversion. Raises :class:`ConfigError`
+    for refused, broken or cut-short files.
+    """
+    fmt, w, h = probe(data, name, max_bytes)
+    target = _shrunk_size(w, h, shorter)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # probe() checked the budget
+            img = Image.open(io.BytesIO(data))
+            img.seek(0)
+            if fmt in ("JPEG", "MPO") and target != (w, h):
+                img.draft(img.mode if img.mode in ("RGB", "L") else "RGB", target)
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+                img = img.convert("I")
+            if img.mode == "P":
+                img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+            target = _shrunk_size(img.width, img.height, shorter)
+            if target != img.size:
+                img = img.resize(target, Image.BILINEAR, reducing_gap=2.0)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ConfigError(f"{name}: the image could not be decoded (is the file complete?): {exc}") from None
     return normalise_mode(img.copy())

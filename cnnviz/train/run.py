@@ -179,7 +179,14 @@ class TrainingRun(Job):
         c, h, _ = data.image_shape
         resize = cfg.image_size is not None and cfg.image_size != h
         h = cfg.image_size if cfg.image_size is not None else h
-        settings = {"in_channels": c, "input_size": h, "num_classes": data.num_classes, **cfg.model_settings()}
+        fixed = {"in_channels": c, "input_size": h, "num_classes": data.num_classes}
+        for key, need in fixed.items():  # set by the data: a different value would fail in the first batch
+            given = cfg.model_settings().get(key)
+            if given is not None and str(given).strip() != str(need):
+                hint = " (use image_size to resize the images)" if key == "input_size" else ""
+                raise ConfigError(f"{cfg.model} on {cfg.dataset}: {key}={str(given)[:20]} does not fit the data, "
+                                  f"which has {key}={need}; leave the setting out{hint}")
+        settings = {**fixed, **cfg.model_settings()}
         # the budget is checked on the meta-device analysis, before any resize or weight is allocated
         optimizer = "adam" if cfg.optimizer == "adam" else ("sgd_momentum" if cfg.momentum else "sgd")
         try:

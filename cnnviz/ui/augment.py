@@ -18,7 +18,8 @@ from cnnviz import augment as A
 from cnnviz.data import DATASETS, list_datasets, load_dataset
 from cnnviz.inspect import images as imgs
 from cnnviz.transfer import Background
-from cnnviz.ui.state import friendly_errors, style_chart, url_multiselect, url_number, url_select
+from cnnviz.ui.state import friendly_errors, plain, style_chart, url_multiselect, url_number, url_select
+from cnnviz.ui.uploads import uploaded_image
 from cnnviz.ui.transfer import job_panel
 
 SECTIONS = ("One method", "Pipeline", "PCA colour", "With vs without")
@@ -112,11 +113,14 @@ def pick_picture() -> Picture:
     side = url_number("Working size (shorter side, px)", "ag_side", 160, 32, 384, 16,
                       help="Photos are shrunk to this size first, so the grids stay quick.")
     if source == "upload":
-        file = st.file_uploader("Your picture", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="ag_up")
+        file = st.file_uploader("Your picture", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], key="ag_up",
+                                max_upload_size=imgs.MAX_UPLOAD_MB,
+                                help=f"Up to {imgs.MAX_UPLOAD_MB} MB and {imgs.MAX_UPLOAD_PIXELS / 1e6:.0f} million "
+                                     f"pixels, at most {imgs.MAX_ASPECT} times longer than wide.")
         if file is not None:
             with friendly_errors("Your picture"):
-                img = imgs.decode_upload(file.getvalue(), file.name)
-                return Picture([_to_chw(_fit(img, side))], None, file.name)
+                img, _, _ = uploaded_image(file, side)
+                return Picture([_to_chw(_fit(img, side))], None, plain(file.name, 60))
         st.caption("Showing Chelsea the cat until a picture is uploaded.")
         return Picture([_to_chw(_photo("chelsea", side))], None, "Chelsea the cat")
     name = url_select("Photo", "ag_photo", tuple(imgs.PHOTOS), "chelsea", format_func=imgs.PHOTOS.get)

@@ -13,7 +13,8 @@ from cnnviz.analysis import Report, human_bytes, human_count
 from cnnviz.analysis.report import OPTIMIZER_STATES
 from cnnviz.ui import charts
 from cnnviz.ui.model_settings import ModelForm, Settings, cached_report, family_label, hidden_value
-from cnnviz.ui.state import chart_height, font_size, url_number, url_select, url_toggle
+from cnnviz.ui.state import (chart_height, choice_parser, font_size, parse_toggle, url_number, url_select,
+                             url_toggle)
 from cnnviz.zoo import ModelSpec
 
 DEPTH = "Depth (layers with weights)"
@@ -159,6 +160,13 @@ def _index_texts(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _count_column(values: list[int | None]) -> pd.api.extensions.ExtensionArray:
+    """Whole counts with gaps for "unknown"; floats when one does not fit 64 bits (absurd inputs from a link)."""
+    if all(v is None or abs(v) < 2**63 for v in values):
+        return pd.array(values, dtype="Int64")
+    return pd.array([None if v is None else float(v) for v in values], dtype="Float64")
+
+
 def layer_table(report: Report, depth: int | None) -> pd.DataFrame:
     """The per-layer table; blocks at ``depth`` folded into one row with their repeat count."""
     rows = [r.to_dict() | {"repeat": 1, "block": False} for r in report.layers] if depth is None \
@@ -169,9 +177,9 @@ def layer_table(report: Report, depth: int | None) -> pd.DataFrame:
         "type": [r["type"] for r in rows],
         "repeat": [r["repeat"] for r in rows],
         "output (HxWxC)": [charts.shape_text(r["output_shape"]) for r in rows],
-        "params": pd.array([r["params"] for r in rows], dtype="Int64"),
-        "MACs": pd.array([r["macs"] for r in rows], dtype="Int64"),
-        "activation values": pd.array([r["activation_values"] for r in rows], dtype="Int64"),
+        "params": _count_column([r["params"] for r in rows]),
+        "MACs": _count_column([r["macs"] for r in rows]),
+        "activation values": _count_column([r["activation_values"] for r in rows]),
         "activation (KiB)": [r["activation_bytes"] / 1024 for r in rows],
         "RF (px)": [rf_text(r["rf"]) for r in rows],
         "jump": [rf_text(r["jump"]) if r["jump"] is not None else "" for r in rows],
@@ -306,8 +314,8 @@ def training_controls(lecture: bool) -> tuple[int, str, bool]:
     batch = url_number("Batch size", "ex_batch", 32, min_value=1, max_value=65536,
                        help="Images per training step, for the training-memory estimate")
     if lecture:
-        return (batch, hidden_value("ex_opt", "adam", lambda raw: raw if raw in OPTIMIZER_STATES else "adam"),
-                hidden_value("ex_extra", False, lambda raw: raw == "1"))
+        return (batch, hidden_value("ex_opt", "adam", choice_parser(list(OPTIMIZER_STATES))),
+                hidden_value("ex_extra", False, parse_toggle))
     optimizer = url_select("Optimizer", "ex_opt", list(OPTIMIZER_STATES), "adam",
                            format_func=lambda o: OPTIMIZER_LABELS.get(o, o),
                            help="SGD keeps no state; momentum and RMSprop one copy of the weights; Adam two")

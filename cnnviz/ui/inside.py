@@ -26,7 +26,8 @@ from cnnviz.inspect import filters, gradcam, images, weights
 from cnnviz.inspect.activations import activations, channel_stats, mosaic, predict, spatial_layers
 from cnnviz.ui.charts import rf_chart, shape_text
 from cnnviz.ui.model_settings import model_label
-from cnnviz.ui.state import chart_height, font_size, url_number, url_select, url_toggle
+from cnnviz.ui.state import chart_height, font_size, plain, url_number, url_select, url_toggle
+from cnnviz.ui.uploads import uploaded_image
 
 MODELS = ("lenet5", "tinyvgg", "alexnet", "vgg11", "vgg16", "nin", "googlenet", "resnet18", "resnet50",
           "densenet121", "mobilenet_v2", "squeezenet1_1")
@@ -53,23 +54,22 @@ def _forget(key: str) -> None:
 
 
 def fit_choice(key: str, options: Sequence[Any]) -> None:
-    """Forget ``key``'s value when it is no longer one of ``options`` (another model was picked)."""
-    text = {str(o) for o in options}
+    """Forget ``key``'s value when it is no longer one of ``options`` (another model was picked).
+
+    A value that only the link gives is left to the widget, which ignores a bad one with a warning.
+    """
     now = st.session_state.get(key, st.session_state.get(_KEEP + key))
-    raw = st.query_params.get(key)
-    if (now is not None and str(now) not in text) or (now is None and raw is not None and raw not in text):
+    if now is not None and str(now) not in {str(o) for o in options}:
         _forget(key)
 
 
 def fit_number(key: str, lo: int, hi: int) -> None:
-    """Forget ``key``'s value when it falls outside ``lo..hi`` (the layer's map got smaller)."""
+    """Forget ``key``'s value when it falls outside ``lo..hi`` (the layer's map got smaller).
+
+    A value that only the link gives is left to the widget, which ignores a bad one with a warning.
+    """
     now = st.session_state.get(key, st.session_state.get(_KEEP + key))
-    raw = st.query_params.get(key)
-    try:
-        value = now if now is not None else (int(raw) if raw is not None else None)
-    except ValueError:
-        value = lo - 1
-    if value is not None and not lo <= value <= hi:
+    if now is not None and not lo <= now <= hi:
         _forget(key)
 
 
@@ -222,8 +222,12 @@ def _canvas_image() -> Image.Image | None:
     return Image.fromarray(np.asarray(data, dtype=np.uint8)[..., :3]).convert("L")
 
 
-def pick_image(channels: int) -> tuple[Image.Image, str, bool, str] | None:
-    """The image source and its widget: (image, cache key, is a digit to fit, caption) or None."""
+def pick_image(channels: int, resize: int) -> tuple[Image.Image, str, bool, str] | None:
+    """The image source and its widget: (image, cache key, is a digit to fit, caption) or None.
+
+    An upload is decoded once and shrunk to a shorter side of ``resize`` (what the model's
+    preprocessing resizes to), or 224 pixels when that is less, so a digit keeps its strokes.
+    """
     source = url_select("Image source", "in_src", list(SOURCES), "mnist" if channels == 1 else "photo",
                         widget="radio", format_func=SOURCES.get, horizontal=True)
     if source == "photo":
@@ -240,13 +244,14 @@ def pick_image(channels: int) -> tuple[Image.Image, str, bool, str] | None:
     if source == "upload":
         up = st.file_uploader("Your image (PNG, JPEG, WebP, BMP or GIF)",
                               type=["png", "jpg", "jpeg", "webp", "bmp", "gif"],
-                              max_upload_size=images.MAX_UPLOAD_BYTES // 2**20, key="in_upload")
+                              max_upload_size=images.MAX_UPLOAD_MB, key="in_upload",
+                              help=f"Up to {images.MAX_UPLOAD_MB} MB and {images.MAX_UPLOAD_PIXELS / 1e6:.0f} "
+                                   f"million pixels, at most {images.MAX_ASPECT} times longer than wide.")
         if up is None:
             st.info("Upload an image to look at it through the network.", icon=":material/upload:")
             return None
-        data = up.getvalue()
-        img = images.decode_upload(data, up.name)
-        return img, f"upload:{hashlib.sha1(data).hexdigest()}", channels == 1, up.name
+        img, digest, (w, h) = uploaded_image(up, max(resize, 224))
+        return img, f"upload:{digest}", channels == 1, f"{plain(up.name, 60)} ({w}x{h})"
     st.caption("Draw a digit with the mouse (white on black, like MNIST).")
     img = _canvas_image()
     if img is None:

@@ -18,7 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 import cnnviz
 from cnnviz.analysis import ConfigError, Report
-from cnnviz.ui.state import url_number, url_select, url_text_area, url_toggle
+from cnnviz.ui.state import ignored, url_number, url_select, url_text_area, url_toggle
 from cnnviz.zoo import ModelSpec, Setting, get_spec, list_models
 
 _KEEP = "_keep_"  # cnnviz.ui.state keeps a widget's last value under this prefix
@@ -92,16 +92,22 @@ def _setting_widget(setting: Setting, key: str) -> Any:
 
 
 def hidden_value(key: str, default: Any, parse: Callable[[str], Any]) -> Any:
-    """The value of a control that is not drawn (lecture mode): what the page or the URL had, else ``default``."""
+    """The value of a control that is not drawn (lecture mode): what the page or the URL had, else ``default``.
+
+    The URL's value is checked by ``parse`` exactly as the drawn widget would check it; a bad
+    one is ignored with the same warning, once (the value used is kept for the next reruns).
+    """
     if _KEEP + key in st.session_state:
         return st.session_state[_KEEP + key]
+    value = default
     raw = st.query_params.get(key)
     if raw is not None:
         try:
-            return parse(raw)
-        except (ValueError, TypeError):
-            pass
-    return default
+            value = parse(raw)
+        except (ValueError, TypeError, OverflowError, ConfigError) as exc:
+            ignored(key, raw, exc)
+    st.session_state[_KEEP + key] = value
+    return value
 
 
 def forget_settings(prefix: str, name: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
+import string
 from typing import Any, Callable, Iterator, Sequence
 
 import plotly.graph_objects as go
@@ -18,6 +20,33 @@ import streamlit as st
 from cnnviz.analysis.errors import ConfigError
 
 _KEEP = "_keep_"
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>!~|$#@&])")
+_COLON_WORD = re.compile(r":(?=\S)")  # http://, :red[...], :material/x:, :smile: (a colon before a space is prose)
+_WWW = re.compile(r"(?i)\b(www)\.")
+_LINE_START = re.compile(r"^(\s*\d*)([-+=.)])")
+
+
+def plain(text: object, limit: int | None = None) -> str:
+    """``text`` escaped so that Streamlit's Markdown shows it exactly as written.
+
+    Backslashes go before every character that can start Markdown (links, images, HTML, code,
+    emphasis, formulas, tables), before a colon that touches the next word (web addresses,
+    Streamlit's ``:colour[...]`` and ``:icon:``), after ``www`` and before a list or heading
+    mark at the start; line breaks become spaces. Prose punctuation (``. , ( ) ' - /``) stays
+    as it is, so a message still reads normally.
+    """
+    s = " ".join(str(text).splitlines())
+    if limit is not None and len(s) > limit:
+        s = s[:limit] + "..."
+    s = _MARKDOWN_SPECIAL.sub(r"\\\1", s)
+    s = _COLON_WORD.sub(r"\\:", s)
+    s = _WWW.sub(r"\1\\.", s)
+    return _LINE_START.sub(r"\1\\\2", s)
+
+
+def ignored(key: str, raw: str, reason: object) -> None:
+    """Warn that the link's value ``raw`` for ``key`` was not used, showing it as text."""
+    st.warning(f"Ignored the link's setting {key}={plain(repr(raw[:40]))}: {plain(reason, 200)}")
 
 
 def _encode(value: Any) -> str:
@@ -46,7 +75,7 @@ def url_widget(
             try:
                 value = parse(raw)
             except (ValueError, TypeError, OverflowError) as exc:
-                st.warning(f"Ignored the link's setting {key}={raw[:40]!r}: {exc}")
+                ignored(key, raw, exc)
         st.session_state[key] = value
     value = widget(key=key, **kwargs)
     st.session_state[_KEEP + key] = value
@@ -55,7 +84,9 @@ def url_widget(
     return value
 
 
-def _number_parser(kind: type, lo: float | None, hi: float | None) -> Callable[[str], Any]:
+def number_parser(kind: type, lo: float | None, hi: float | None) -> Callable[[str], Any]:
+    """A parser for :func:`url_widget`: a finite number of ``kind`` within ``lo..hi``."""
+
     def parse(raw: str) -> Any:
         text = raw.strip()
         if not text or len(text) > 30:
@@ -83,16 +114,15 @@ def url_number(label: str, key: str, default: int | float, min_value: int | floa
                **kwargs: Any) -> Any:
     """A number input (or ``widget="slider"``) bound to the URL."""
     kind = float if isinstance(default, float) else int
-    parse = _number_parser(kind, min_value, max_value)
+    parse = number_parser(kind, min_value, max_value)
     fn = st.slider if widget == "slider" else st.number_input
     extra = {"step": step} if step is not None else {}
     return url_widget(key, default, parse, fn, label=label, min_value=min_value, max_value=max_value,
                       **extra, **kwargs)
 
 
-def url_select(label: str, key: str, options: Sequence[Any], default: Any, widget: str = "select",
-               **kwargs: Any) -> Any:
-    """A selectbox (or ``widget="radio"`` / ``"segmented"``) bound to the URL."""
+def choice_parser(options: Sequence[Any]) -> Callable[[str], Any]:
+    """A parser for :func:`url_widget`: one of ``options``, written as the URL writes it."""
     by_text = {_encode(o): o for o in options}
 
     def parse(raw: str) -> Any:
@@ -100,6 +130,13 @@ def url_select(label: str, key: str, options: Sequence[Any], default: Any, widge
             raise ValueError("not one of the choices")
         return by_text[raw]
 
+    return parse
+
+
+def url_select(label: str, key: str, options: Sequence[Any], default: Any, widget: str = "select",
+               **kwargs: Any) -> Any:
+    """A selectbox (or ``widget="radio"`` / ``"segmented"``) bound to the URL."""
+    parse = choice_parser(options)
     fn = {"radio": st.radio, "segmented": st.segmented_control, "select_slider": st.select_slider}.get(
         widget, st.selectbox)
     return url_widget(key, default, parse, fn, label=label, options=list(options), **kwargs)
@@ -118,17 +155,19 @@ def url_multiselect(label: str, key: str, options: Sequence[str], default: Seque
     return url_widget(key, list(default), parse, st.multiselect, label=label, options=list(options), **kwargs)
 
 
+def parse_toggle(raw: str) -> bool:
+    """A switch's URL value: 1/0 (or true/false, yes/no, on/off)."""
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("not 1 or 0")
+
+
 def url_toggle(label: str, key: str, default: bool = False, **kwargs: Any) -> bool:
     """A toggle bound to the URL (1/0)."""
 
-    def parse(raw: str) -> bool:
-        if raw.lower() in {"1", "true", "yes", "on"}:
-            return True
-        if raw.lower() in {"0", "false", "no", "off"}:
-            return False
-        raise ValueError("not 1 or 0")
-
-    return url_widget(key, default, parse, st.toggle, label=label, **kwargs)
+    return url_widget(key, default, parse_toggle, st.toggle, label=label, **kwargs)
 
 
 def url_text(label: str, key: str, default: str, max_chars: int = 200, **kwargs: Any) -> str:
@@ -204,9 +243,9 @@ def friendly_errors(where: str = "") -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        st.error(f"{where + ': ' if where else ''}{exc}", icon="⚠️")
+        st.error(f"{where + ': ' if where else ''}{plain(exc)}", icon="⚠️")
     except MemoryError:
         st.error("This is too big for the machine's memory. Try a smaller input or model.", icon="⚠️")
     except Exception as exc:  # noqa: BLE001 - the user must never see a traceback
-        st.error(f"{where + ': ' if where else ''}something went wrong: {type(exc).__name__}: {str(exc)[:300]}",
+        st.error(f"{where + ': ' if where else ''}something went wrong: {type(exc).__name__}: {plain(exc, 300)}",
                  icon="⚠️")

@@ -28,7 +28,8 @@ from cnnviz.train.isolated import IsolatedRun, warm_up
 from cnnviz.train.jobs import Job
 from cnnviz.ui.model_settings import hidden_value
 from cnnviz.ui.jobs import queue_message, session_owner
-from cnnviz.ui.state import friendly_errors, style_chart, url_number, url_select, url_text_area, url_toggle
+from cnnviz.ui.state import (choice_parser, friendly_errors, number_parser, style_chart, url_number, url_select,
+                              url_text_area, url_toggle)
 from cnnviz.zoo import Setting, get_spec
 
 PARTS = ("Train", "Data", "Experiments")
@@ -99,15 +100,6 @@ def model_form(model: str, per_row: int = 3) -> dict[str, Any]:
     return values
 
 
-def _choice_parser(choices: tuple[str, ...]) -> Any:
-    def parse(raw: str) -> str:
-        if raw not in choices:
-            raise ValueError(raw)
-        return raw
-
-    return parse
-
-
 def training_form(lecture: bool) -> TrainConfig:
     """Dataset, model, its settings and the training settings; returns the (unchecked) config."""
     d = TrainConfig()
@@ -145,9 +137,9 @@ def training_form(lecture: bool) -> TrainConfig:
     }
     if lecture:
         for name, (_, key, choices, default) in specs.items():
-            advanced[name] = hidden_value(key, default, _choice_parser(choices))
+            advanced[name] = hidden_value(key, default, choice_parser(choices))
         for name, (_, key, default, lo, hi) in numbers.items():
-            advanced[name] = hidden_value(key, default, type(default))
+            advanced[name] = hidden_value(key, default, number_parser(type(default), lo, hi))
     else:
         with st.expander("More training settings"):
             cols = st.columns(4)
