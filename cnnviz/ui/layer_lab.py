@@ -585,7 +585,7 @@ def _activations() -> None:
                            options=list(lab.ACTIVATIONS), selection_mode="multi", format_func=lab.ACTIVATIONS.get,
                            wrap=True)
         derivatives = url_toggle("Show derivatives", "ll_der", True)
-        x0 = url_number("x", "ll_x", 2.0, -X_RANGE, X_RANGE, step=0.1, widget="slider")
+        x0 = url_number("Input x", "ll_x", 2.0, -X_RANGE, X_RANGE, step=0.1, widget="slider")
         slope = url_number("Leaky ReLU slope", "ll_slope", 0.1, 0.0, 1.0, step=0.01,
                            help="PyTorch's default is 0.01; 0.1 makes the difference from ReLU visible")
         shade = url_select("Shade where it saturates", "ll_sat", ["none", *lab.ACTIVATIONS], "sigmoid",
@@ -722,7 +722,7 @@ def _batch_norm() -> None:
         return
     st.latex(f"\\mu = {bn.mean:.4g},\\quad \\sigma^2 = {bn.var:.4g}")
     st.latex("\\hat x = \\frac{x - \\mu}{\\sqrt{\\sigma^2 + \\epsilon}},\\quad y = \\gamma \\hat x + \\beta")
-    st.dataframe(pd.DataFrame({"x": bn.x, "x_hat": bn.x_hat, "y": bn.y}).style.format("{:.4f}"), hide_index=True,
+    st.dataframe(pd.DataFrame({"x": bn.x, "x̂ (normalised)": bn.x_hat, "y": bn.y}).style.format("{:.4f}"), hide_index=True,
                  width="stretch")
     st.caption("Training uses the batch's mean and variance; at test time the running averages collected "
                "during training take their place. gamma and beta are learnt, one pair per channel.")
@@ -744,7 +744,8 @@ def _lrn() -> None:
 
 def _fully_connected() -> None:
     st.subheader("Flatten and fully connected")
-    h, w, c, n = _number_row(("H", "ll_fh", 32, 1, 1024), ("W", "ll_fw", 32, 1, 1024), ("D", "ll_fc", 3, 1, 4096),
+    h, w, c, n = _number_row(("Height H", "ll_fh", 32, 1, 1024), ("Width W", "ll_fw", 32, 1, 1024),
+                             ("Depth D", "ll_fc", 3, 1, 4096),
                              ("Outputs", "ll_fn", 10, 1, 100_000))
     fc = None
     with friendly_errors("Fully connected"):
