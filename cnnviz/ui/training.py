@@ -27,6 +27,7 @@ from cnnviz.train.isolated import IsolatedRun, warm_up
 from cnnviz.train.jobs import Job
 from cnnviz.ui.model_settings import hidden_value
 from cnnviz.ui.jobs import queue_message, session_owner
+from cnnviz.ui.lenet import lenet_note
 from cnnviz.ui.state import friendly_errors, style_chart, url_number, url_select, url_toggle
 from cnnviz.ui.words import choice_label, setting_label
 from cnnviz.zoo import Setting, get_spec
@@ -117,6 +118,11 @@ def training_form(lecture: bool) -> TrainConfig:
                            help="Small networks that train in seconds to minutes on a CPU.")
     with st.expander(f"{model} settings", expanded=not lecture):
         settings = model_form(model)
+    if model == "lenet5":
+        c, h, _ = DATASETS[dataset].shape
+        note = lenet_note(tuple(sorted({"in_channels": c, "input_size": h, **settings}.items())))
+        if note:
+            st.caption(note)
     c1, c2, c3, c4 = st.columns(4)
     with c1:
         optimizer = url_select("Optimizer", "tr_opt", OPTIMIZERS, d.optimizer,
