@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from torchvision.models import list_models as torchvision_names
 
 from cnnviz.cli import build_parser
+from cnnviz.ui.words import choice_label, in_words, setting_label
 from cnnviz.zoo import list_models as zoo_names
 from tests.app.pages import open_page
 
@@ -139,6 +140,21 @@ def test_the_checker_catches_what_it_should() -> None:
     good = ("The course notes' exercise", "three random seeds", "resnet50 with (N - F + 2P)/S + 1", "top-1/top-5",
             "https://pytorch.org/vision", "vgg16_bn and resnext50_32x4d", "H x W x C")
     assert [t for t in good if text_faults(t)] == []
+
+
+def test_every_zoo_model_is_described_in_words() -> None:
+    """What the explorer and the settings panels show for each model (one AppTest run per model would be slow)."""
+    faults = {}
+    for spec in zoo_names():
+        settings = spec.all_settings
+        texts = [in_words(spec.description, [s.name for s in settings])]
+        texts += [setting_label(s.name) for s in settings] + [in_words(s.help, [s.name]) for s in settings]
+        texts += [choice_label(c) for s in settings for c in s.choices]
+        if spec.facts is not None:
+            texts += [spec.facts.paper, spec.facts.ilsvrc, spec.facts.notes_numbers, *spec.facts.new_ideas]
+        if found := [f for t in texts for f in text_faults(t)]:
+            faults[spec.name] = found
+    assert faults == {}
 
 
 # -- the README and the command line ---------------------------------------------------------------
