@@ -10,11 +10,24 @@ from cnnviz.ui.state import lecture_mode
 
 st.set_page_config(page_title="cnnviz", page_icon=":material/neurology:", layout="wide")
 
+# Streamlit serves the default page at "/" only, yet it reserves its own path name: the home page reserves
+# "index", so that "/home" (the address a student types or a link keeps) can be a hidden page that goes home.
 navigation = {
-    section: [st.Page(p.file, title=p.title, icon=p.icon, url_path=p.stem, default=p.stem == "home")
+    section: [st.Page(p.file, title=p.title, icon=p.icon, url_path="index" if p.stem == "home" else p.stem,
+                      default=p.stem == "home")
               for p in pages]
     for section, pages in available_pages().items()
 }
+home = next((p for pages in navigation.values() for p in pages if p.url_path == ""), None)
+
+
+def go_home() -> None:
+    st.switch_page(home)
+
+
+if home is not None:
+    navigation[next(iter(navigation))].append(st.Page(go_home, title=home.title, url_path="home",
+                                                      visibility="hidden"))
 page = st.navigation(navigation)
 with st.sidebar:
     lecture_mode()

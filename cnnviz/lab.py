@@ -190,6 +190,71 @@ def size_formula(n_in: int, cfg: LayerConfig, axis: str = "W") -> str:
             " \\end{aligned}")
 
 
+@dataclass(frozen=True)
+class StrideMisfit:
+    """A stride that does not fit: (N - F + 2P)/S is not a whole number, so the output is floored.
+
+    The course's formula W2 = (W1 - F + 2P)/S + 1 assumes the filter's last position ends exactly
+    at the (padded) input's edge; PyTorch floors instead, and the last ``skipped`` rows or columns of
+    the padded input are never under the filter (``skipped_input`` of them real input, not padding).
+    """
+
+    axis: str  # "width" (columns), "height" (rows) or "both" (a square input)
+    n_in: int
+    kernel: int  # the filter's span, d(F-1)+1
+    pad: tuple[int, int]
+    stride: int
+    skipped: int
+    skipped_input: int
+
+    @property
+    def span(self) -> int:
+        """N - F + P1 + P2: how far the filter can move."""
+        return self.n_in - self.kernel + sum(self.pad)
+
+    @property
+    def fitting_strides(self) -> list[int]:
+        """Strides up to the span that divide it (these fit exactly)."""
+        return [s for s in range(1, min(self.span, 64) + 1) if self.span % s == 0]
+
+    def message(self) -> str:
+        """The misfit in words, with the numbers filled into the course's formula (Markdown)."""
+        pad = f"2·{self.pad[0]}" if self.pad[0] == self.pad[1] else f"{self.pad[0]} + {self.pad[1]}"
+        one, lines = _LINES[self.axis]
+        out = self.span // self.stride + 1
+        what = (f"the last {one} of the input {'are' if self.axis == 'both' else 'is'} never covered"
+                if self.skipped_input == 1 else
+                f"the last {self.skipped_input} {lines} of the input are never covered" if self.skipped_input else
+                f"only padding zeros are left out (the last padded {one})" if self.skipped == 1 else
+                f"only padding zeros are left out (the last {self.skipped} padded {lines})")
+        where = "the input" if self.axis == "both" else f"the {self.axis}"
+        return (f"**Stride {self.stride} does not fit {where}:** (N - F + 2P)/S = "
+                f"({self.n_in} - {self.kernel} + {pad})/{self.stride} = {self.span}/{self.stride} is not a whole "
+                f"number. The course's formula requires it to be one. PyTorch floors it "
+                f"(⌊{self.span}/{self.stride}⌋ + 1 = {out}): the filter stops after {out} positions and {what}. "
+                f"Strides that fit: {', '.join(map(str, self.fitting_strides))}.")
+
+
+_LINES = {"width": ("column", "columns"), "height": ("row", "rows"), "both": ("row and column", "rows and columns")}
+
+
+def stride_misfit(n_in: int, kernel: int, stride: int, pad: tuple[int, int], axis: str = "width"
+                  ) -> StrideMisfit | None:
+    """The misfit of a filter spanning ``kernel`` at ``stride`` over ``n_in`` values padded by ``pad``, if any."""
+    span = n_in - kernel + sum(pad)
+    if stride < 1 or span < 0 or span % stride == 0:
+        return None
+    skipped = span % stride
+    return StrideMisfit(axis, n_in, kernel, pad, stride, skipped, max(0, skipped - pad[1]))
+
+
+def layer_misfits(cfg: LayerConfig) -> list[StrideMisfit]:
+    """Stride misfits of a layer along its width and height (once for a square input)."""
+    pad = padding_amounts(cfg)
+    sides = [("width", cfg.width), ("height", cfg.height)] if cfg.height != cfg.width else [("both", cfg.width)]
+    return [m for axis, n in sides if (m := stride_misfit(n, cfg.effective_kernel, cfg.stride, pad, axis))]
+
+
 def formulas(cfg: LayerConfig, numbers: LayerNumbers) -> list[tuple[str, str]]:
     """(caption, LaTeX) pairs: the course's formulas with the user's numbers filled in."""
     c_out, h_out, w_out = numbers.out_shape
@@ -336,6 +401,14 @@ def slide(x: np.ndarray, op: str = "conv", kernel: np.ndarray | None = None, siz
     return Slide(op, padded, padding, kernel, size, stride, dilation, output, tuple(steps))
 
 
+def slide_misfits(sl: Slide) -> list[StrideMisfit]:
+    """Stride misfits of a slide along its columns and rows (once when the input is square)."""
+    rows, cols = (n - 2 * sl.pad for n in sl.padded.shape)
+    span, pad = sl.dilation * (sl.size - 1) + 1, (sl.pad, sl.pad)
+    sides = [("width", cols), ("height", rows)] if rows != cols else [("both", cols)]
+    return [m for axis, n in sides if (m := stride_misfit(n, span, sl.stride, pad, axis))]
+
+
 def step_latex(s: Slide, step: SlideStep) -> str:
     """The computation of one output value, e.g. ``1·1 + 0·0 + ... = 4`` or ``max(1, 1, 5, 6) = 6``."""
     name = f"y_{{{step.out_row + 1},{step.out_col + 1}}}"
@@ -469,6 +542,22 @@ def stack_vs_single(channels: int, layers: int = 3, kernel: int = 3) -> StackVsS
     single = _convs([(channels, channels, rf)])
     return StackVsSingle(layers, kernel, rf, sum(p.numel() for p in stack.parameters()),
                          sum(p.numel() for p in single.parameters()))
+
+
+def field_growth(layers: int, kernel: int = 3, stride: int = 1) -> list[int]:
+    """Receptive field (pixels on a side) after each of ``layers`` stacked ``kernel`` x ``kernel``
+    convolutions at ``stride``, from the engine.
+
+    At stride 1 it grows by F - 1 a layer (3, 5, 7). The course notes' "3x3, 9x9, 27x27 pixels" holds
+    when each layer's windows tile the one below without overlap, i.e. at stride F (3, 9, 27).
+    """
+    _positive(layers=layers, filter_size=kernel, stride=stride)
+    if layers > 8:
+        raise ConfigError(f"at most 8 layers here, got {layers}")
+    side = 1 + sum((kernel - 1) * stride ** i for i in range(layers))  # the last layer's output is 1x1
+    with torch.device("meta"):
+        stack = nn.Sequential(*[nn.Conv2d(1, 1, kernel, stride, bias=False) for _ in range(layers)])
+    return [r.rf if isinstance(r.rf, int) else int(max(r.rf)) for r in analyze(stack, (1, side, side)).layers]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -362,3 +362,25 @@ def test_notes_fully_connected_classifier() -> None:
     fc = lab.fully_connected(32, 32, 3, 10)
     assert (fc.inputs, fc.weights, fc.biases, fc.params, fc.macs) == (3072, 30_720, 10, 30_730, 30_720)
     assert lab.fully_connected(7, 7, 512, 4096).weights == 102_760_448  # VGG-16's FC6, as in the course notes
+
+
+def test_stride_misfit_matches_pytorch_and_counts_the_skipped_columns() -> None:
+    for n, f, s, p in [(7, 3, 3, 0), (8, 3, 3, 0), (7, 3, 4, 1), (9, 2, 2, 0), (10, 5, 4, 1)]:
+        m = lab.stride_misfit(n, f, s, (p, p))
+        out = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, f, f), stride=s, padding=p).shape[-1]
+        assert (m is None) == ((n - f + 2 * p) % s == 0)
+        if m is not None:
+            last = (out - 1) * s + f  # one past the last padded column any window touches
+            assert m.skipped == n + 2 * p - last and m.skipped_input == max(0, n + p - last)
+    m = lab.stride_misfit(7, 3, 3, (0, 0))
+    assert (m.span, m.skipped, m.skipped_input, m.fitting_strides) == (4, 1, 1, [1, 2, 4])
+    assert lab.stride_misfit(7, 3, 4, (0, 1)).skipped_input == 0  # only the padded zero is left out
+    assert lab.layer_misfits(lab.LayerConfig(height=8, width=7, kernel=3, stride=3, padding=0))[1].axis == "height"
+
+
+def test_field_growth_is_3_5_7_at_stride_1_and_3_9_27_at_stride_3() -> None:
+    assert lab.field_growth(3, 3, 1) == [3, 5, 7]
+    assert lab.field_growth(3, 3, 3) == [3, 9, 27]
+    assert lab.field_growth(2, 5, 2) == [5, 13]
+    with pytest.raises(ConfigError):
+        lab.field_growth(0)

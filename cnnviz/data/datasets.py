@@ -251,9 +251,11 @@ def _torchvision(name: str, val_fraction: float, download: bool) -> Dataset:
     try:
         train, test = load(True), load(False)
     except (RuntimeError, OSError) as exc:
+        # no folder or library message here: the page shows this to students (the README says where the files go)
+        offline = " (the machine is offline)" if "offline" in str(exc) else ""
         raise ConfigError(
-            f"{info.title} is not in {root} and could not be downloaded ({str(exc)[:120]}). "
-            f"Use the offline dataset {info.fallback!r} instead, or copy the files into {root}."
+            f"{info.title} is not on this machine and could not be downloaded{offline}. Use the offline dataset "
+            f"{DATASETS[info.fallback].title} instead, or ask the person who runs the server to add it."
         ) from None
 
     def arrays(ds) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001

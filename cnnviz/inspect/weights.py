@@ -139,7 +139,7 @@ def _checkpoint_choice(path: Path, mtime: float, key: str, label: str) -> Weight
     c = int(ckpt.settings.get("in_channels", 1))
     side = int(ckpt.settings.get("input_size", 28))
     acc = ckpt.metrics.get("test_accuracy")
-    note = (f"{path.name}: trained in this app on {ckpt.dataset}"
+    note = (f"{path.stem}: trained in this app on {ckpt.dataset}"
             + (f", {acc:.1%} test accuracy" if acc is not None else "") + ".")
     return WeightsChoice(key, label, True, note, InputSpec(c, side, side, ckpt.mean, ckpt.std),
                          tuple(sorted(ckpt.settings.items())), tuple(ckpt.classes))

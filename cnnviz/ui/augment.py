@@ -277,7 +277,7 @@ def pca_colour(picture: Picture, seed: int) -> None:
     st.markdown("AlexNet (Krizhevsky et al., 2012) computes the 3x3 covariance of the R, G, B values of all "
                 "training pixels, takes its eigenvectors **p** and eigenvalues **lambda**, and adds "
                 "`[p1 p2 p3] [a1*lambda1, a2*lambda2, a3*lambda3]` to every pixel of an image, with new "
-                "`a_i ~ N(0, 0.1)` for each image. It shifts colours along the directions in which the "
+                "`a1, a2, a3 ~ N(0, 0.1)` for each image. It shifts colours along the directions in which the "
                 "data's colours really vary: a change of lighting, not of the object.")
     if picture.channels != 3:
         st.info("These images are grey: PCA colour augmentation needs colour. Pick a photo or a colour dataset.")
@@ -285,7 +285,7 @@ def pca_colour(picture: Picture, seed: int) -> None:
     sources = ("picture", "photos", *_colour_datasets())
     labels = {"picture": "This picture", "photos": "All bundled photos"}
     source = url_select("Statistics from", "ag_pca_src", sources, "picture", widget="segmented",
-                        format_func=lambda s: labels.get(s, f"the {s} dataset"), required=True)
+                        format_func=lambda s: labels.get(s, DATASETS[s].title if s in DATASETS else s), required=True)
     with friendly_errors("PCA colour augmentation"):
         if source == "picture":
             stats = A.fit_pca(picture.image)

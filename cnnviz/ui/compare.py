@@ -16,6 +16,7 @@ from cnnviz.ui import charts
 from cnnviz.ui.explorer import rf_text
 from cnnviz.ui.model_settings import Settings, cached_report
 from cnnviz.ui.state import chart_height, font_size
+from cnnviz.ui.words import choice_label, setting_label
 from cnnviz.zoo import get_spec
 
 DEFAULT_MODELS = ("resnet50", "plain50", "vgg16", "googlenet")
@@ -126,9 +127,10 @@ def settings_diff(ref: Configured, other: Configured) -> list[str]:
     if ref.name != other.name:
         out.append(f"model {ref.name} → {other.name}")
     a, b = get_spec(ref.name).resolve(ref.settings), get_spec(other.name).resolve(other.settings)
-    out += [f"{k} {a[k]} → {b[k]}" for k in a if k in b and a[k] != b[k]]
-    only_a = [k for k in a if k not in b]
-    only_b = [k for k in b if k not in a]
+    out += [f"{setting_label(k).lower()} {choice_label(a[k])} → {choice_label(b[k])}"
+            for k in a if k in b and a[k] != b[k]]
+    only_a = [setting_label(k).lower() for k in a if k not in b]
+    only_b = [setting_label(k).lower() for k in b if k not in a]
     if only_a:
         out.append(f"only {ref.name} has {', '.join(only_a)}")
     if only_b:

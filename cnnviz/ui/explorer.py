@@ -15,6 +15,7 @@ from cnnviz.ui import charts
 from cnnviz.ui.model_settings import ModelForm, Settings, cached_report, family_label, hidden_value
 from cnnviz.ui.state import (chart_height, choice_parser, font_size, parse_toggle, url_number, url_select,
                              url_toggle)
+from cnnviz.ui.words import in_words
 from cnnviz.zoo import ModelSpec
 
 DEPTH = "Depth (layers with weights)"
@@ -236,7 +237,7 @@ def show_about(spec: ModelSpec) -> None:
     facts = spec.facts
     with about:
         st.markdown(f"**{spec.name}** ({family_label(spec.family)})")
-        st.markdown(spec.description)
+        st.markdown(in_words(spec.description, [s.name for s in spec.all_settings]))
         if facts is not None:
             st.markdown(f"**Paper** ({facts.year}): {facts.paper}")
     if facts is None:

@@ -112,14 +112,23 @@ def timeline_figure(runners_up: bool = True) -> go.Figure:
     """Top-5 error of the ILSVRC classification winners per year, with the human error line."""
     rows = [e for e in ILSVRC if e.winner or runners_up]
     colors = ["#E45756" if e.winner and e.layers else "#9D9D9D" if e.winner else "#F2B8B5" for e in rows]
+    xs = [f"{e.year}<br>{e.name}" + (f"<br>{e.layers} layers" if e.layers else "") for e in rows]
+    # The label of a bar below the human line would sit on the line (ResNet's 3.57%): those bars get
+    # their label above the line instead, with a short arrow down to the bar.
+    near = [e.top5 < HUMAN_TOP5 for e in rows]
     fig = go.Figure(go.Bar(
-        x=[f"{e.year}<br>{e.name}" + (f"<br>{e.layers} layers" if e.layers else "") for e in rows],
-        y=[e.top5 for e in rows], marker_color=colors, text=[f"{e.top5:g}%" for e in rows],
+        x=xs, y=[e.top5 for e in rows], marker_color=colors,
+        text=["" if n else f"{e.top5:g}%" for e, n in zip(rows, near)],
         textposition="outside", cliponaxis=False, constraintext="none", textfont=dict(size=font_size() + 1),
         customdata=[("winner" if e.winner else "runner-up") + ": " + e.note for e in rows],
         hovertemplate="%{x}: %{y}% top-5 error<br>%{customdata}<extra></extra>",
     ))
     fig.add_hline(y=HUMAN_TOP5, line=dict(color="#4C78A8", dash="dash", width=2), layer="below")
+    for x, e, n in zip(xs, rows, near):
+        if n:
+            fig.add_annotation(x=x, y=e.top5, ax=x, ay=HUMAN_TOP5 + 3, axref="x", ayref="y",
+                               text=f"{e.top5:g}%", showarrow=True, arrowhead=0, arrowcolor="#888", yanchor="bottom",
+                               font=dict(size=font_size() + 1), bgcolor="rgba(255,255,255,0.85)")
     fig.add_annotation(x=1, xref="paper", xanchor="left", y=HUMAN_TOP5, text=f"human<br>~{HUMAN_TOP5}%",
                        showarrow=False, font=dict(color="#4C78A8", size=font_size() + 1), align="left")
     fig.update_layout(xaxis=dict(title="grey: hand-made features, red: CNN winners, pink: runners-up", tickangle=0),

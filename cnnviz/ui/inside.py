@@ -25,6 +25,7 @@ from cnnviz.inspect import erf as erf_mod
 from cnnviz.inspect import filters, gradcam, images, weights
 from cnnviz.inspect.activations import activations, channel_stats, mosaic, predict, spatial_layers
 from cnnviz.ui.charts import rf_chart, shape_text
+from cnnviz.ui.lenet import lenet_note
 from cnnviz.ui.model_settings import model_label
 from cnnviz.ui.state import chart_height, font_size, plain, url_number, url_select, url_toggle
 from cnnviz.ui.uploads import uploaded_image
@@ -174,6 +175,8 @@ def pick_model_and_weights(lecture: bool) -> tuple[str, weights.WeightsChoice, i
     download = False
     if choice.ready:
         st.success(f"**In use: {choice.label}**: {choice.note}", icon=":material/check_circle:")
+        if name == "lenet5" and (note := lenet_note(choice.settings)):
+            st.caption(note)
     else:
         st.warning(f"**Not in use yet: {choice.label}**: {choice.note}", icon=":material/cloud_download:")
         download = st.button("Download", key="in_download", icon=":material/download:",

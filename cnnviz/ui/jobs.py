@@ -25,4 +25,4 @@ def queue_message(job: Job) -> str:
     """Where ``job`` waits in the run manager's line, and why there is a line."""
     limit = manager().max_runs
     return (f"Waiting for a free slot: number {manager().position(job)} in line. This machine trains {limit} run"
-            f"{'s' if limit != 1 else ''} at a time (set CNNVIZ_MAX_RUNS to change it).")
+            f"{'s' if limit != 1 else ''} at a time: ask the person who runs the server to allow more runs.")

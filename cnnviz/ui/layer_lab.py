@@ -135,6 +135,8 @@ def conv_section() -> None:
         for caption, latex in lab.formulas(cfg, numbers):
             st.caption(caption)
             st.latex(latex)
+        for misfit in lab.layer_misfits(cfg):
+            st.warning(misfit.message(), icon=":material/warning:")
     if numbers is not None:
         st.plotly_chart(volume_figure(cfg, numbers), width="stretch")
         st.caption("Side lengths are drawn proportional to the square root of the sizes, so a 227x227x3 image "
@@ -223,6 +225,7 @@ SIX = "1, 2, 3, 6, 5, 8; 3, 5, 5, 1, 3, 4; 2, 1, 3, 4, 9, 3; 4, 7, 8, 5, 7, 9; 1
 SLIDE_PRESETS = {
     "7x7, S=1 → 5x5": dict(ll_sop="conv", ll_sx=SEVEN, ll_sw=EDGE, ll_ss=1, ll_sp=0, ll_sd=1, ll_step=1),
     "7x7, S=2 → 3x3": dict(ll_sop="conv", ll_sx=SEVEN, ll_sw=EDGE, ll_ss=2, ll_sp=0, ll_sd=1, ll_step=1),
+    "7x7, S=3: does not fit": dict(ll_sop="conv", ll_sx=SEVEN, ll_sw=EDGE, ll_ss=3, ll_sp=0, ll_sd=1, ll_step=1),
     "7x7, P=1 → 7x7": dict(ll_sop="conv", ll_sx=SEVEN, ll_sw=EDGE, ll_ss=1, ll_sp=1, ll_sd=1, ll_step=1),
     "2x2 max pool": dict(ll_sop="max", ll_sx=POOL_4X4, ll_sf=2, ll_ss=2, ll_sp=0, ll_sd=1,
                                           ll_step=1),
@@ -374,8 +377,9 @@ def slide_section() -> None:
                 "weights and adds the products up (a deep-learning convolution does not flip the filter). "
                 "Pooling takes the maximum or the mean of the window instead.")
     st.caption("Worked examples of the course: a 7x7 input and a 3x3 (vertical edge) filter at stride 1, stride 2 "
-               "and padding 1; 2x2 max pooling at stride 2; a 1x1 filter; a dilated filter.")
-    _presets(SLIDE_PRESETS, columns=6)
+               "and padding 1 (and stride 3, which does not fit); 2x2 max pooling at stride 2; a 1x1 filter; a "
+               "dilated filter.")
+    _presets(SLIDE_PRESETS, columns=7)
     settings = _slide_settings()
     left, right = st.columns([1, 2], gap="large")
     with left:
@@ -390,6 +394,8 @@ def slide_section() -> None:
                        f"Output size: (N - F + 2P)/S + 1 with N = {sl.padded.shape[1] - 2 * sl.pad}, "
                        f"F = {sl.size}{f' (spans {sl.dilation * (sl.size - 1) + 1})' if sl.dilation > 1 else ''}, "
                        f"P = {sl.pad}, S = {sl.stride}.")
+            for misfit in lab.slide_misfits(sl):
+                st.warning(misfit.message(), icon=":material/warning:")
     with right:
         if sl is None:
             st.info("Fix the setting named in the message on the left.")
@@ -514,6 +520,20 @@ def _stack() -> None:
              f"{r.receptive_field}^2 C^2 &= {r.receptive_field ** 2}C^2 = {_c(r.single_weights)} \\end{{aligned}}")
     st.caption(f"The stack has {r.stacked_weights / r.single_weights:.0%} of the weights, {n} non-linearities "
                f"instead of 1, and the same {r.receptive_field}x{r.receptive_field} view of the input.")
+    _field_growth(min(n, 8), k)
+
+
+def _field_growth(n: int, k: int) -> None:
+    """The course notes' "3, 9, 27 pixels" next to the stride-1 growth, so the two counts do not clash."""
+    stride_1, stride_k = _cached("field_growth", n, k, 1), _cached("field_growth", n, k, k)
+    table = pd.DataFrame({"After layer": range(1, n + 1), "Stride 1 (as above)": [f"{v}x{v}" for v in stride_1],
+                          f"Stride {k}": [f"{v}x{v}" for v in stride_k]})
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(f"The course notes say the second layer sees 9x9 pixels and the third 27x27. That holds when each "
+               f"{k}x{k} layer moves at stride {k}, so its windows tile the layer below without overlap and the "
+               f"field is multiplied by {k} each layer ({', '.join(map(str, stride_k[:3]))}). At stride 1, as in "
+               f"VGG, each layer adds only {k - 1} pixels ({', '.join(map(str, stride_1[:3]))}): three 3x3 layers "
+               "see 7x7.")
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -585,7 +605,7 @@ def _activations() -> None:
                            options=list(lab.ACTIVATIONS), selection_mode="multi", format_func=lab.ACTIVATIONS.get,
                            wrap=True)
         derivatives = url_toggle("Show derivatives", "ll_der", True)
-        x0 = url_number("x", "ll_x", 2.0, -X_RANGE, X_RANGE, step=0.1, widget="slider")
+        x0 = url_number("Input x", "ll_x", 2.0, -X_RANGE, X_RANGE, step=0.1, widget="slider")
         slope = url_number("Leaky ReLU slope", "ll_slope", 0.1, 0.0, 1.0, step=0.01,
                            help="PyTorch's default is 0.01; 0.1 makes the difference from ReLU visible")
         shade = url_select("Shade where it saturates", "ll_sat", ["none", *lab.ACTIVATIONS], "sigmoid",
@@ -722,7 +742,7 @@ def _batch_norm() -> None:
         return
     st.latex(f"\\mu = {bn.mean:.4g},\\quad \\sigma^2 = {bn.var:.4g}")
     st.latex("\\hat x = \\frac{x - \\mu}{\\sqrt{\\sigma^2 + \\epsilon}},\\quad y = \\gamma \\hat x + \\beta")
-    st.dataframe(pd.DataFrame({"x": bn.x, "x_hat": bn.x_hat, "y": bn.y}).style.format("{:.4f}"), hide_index=True,
+    st.dataframe(pd.DataFrame({"x": bn.x, "x̂ (normalised)": bn.x_hat, "y": bn.y}).style.format("{:.4f}"), hide_index=True,
                  width="stretch")
     st.caption("Training uses the batch's mean and variance; at test time the running averages collected "
                "during training take their place. gamma and beta are learnt, one pair per channel.")
@@ -744,7 +764,8 @@ def _lrn() -> None:
 
 def _fully_connected() -> None:
     st.subheader("Flatten and fully connected")
-    h, w, c, n = _number_row(("H", "ll_fh", 32, 1, 1024), ("W", "ll_fw", 32, 1, 1024), ("D", "ll_fc", 3, 1, 4096),
+    h, w, c, n = _number_row(("Height H", "ll_fh", 32, 1, 1024), ("Width W", "ll_fw", 32, 1, 1024),
+                             ("Depth D", "ll_fc", 3, 1, 4096),
                              ("Outputs", "ll_fn", 10, 1, 100_000))
     fc = None
     with friendly_errors("Fully connected"):

@@ -19,6 +19,7 @@ from streamlit.delta_generator import DeltaGenerator
 import cnnviz
 from cnnviz.analysis import ConfigError, Report
 from cnnviz.ui.state import ignored, url_number, url_select, url_text_area, url_toggle
+from cnnviz.ui.words import choice_label, in_words, setting_label
 from cnnviz.zoo import ModelSpec, Setting, get_spec, list_models
 
 _KEEP = "_keep_"  # cnnviz.ui.state keeps a widget's last value under this prefix
@@ -59,23 +60,12 @@ def pick_model(key: str, default: str, label: str = "Model") -> str:
                       help="Every network of the course, grouped by family.")
 
 
-LABELS = {
-    "in_channels": "Input channels", "num_classes": "Number of classes", "width_mult": "Width multiplier",
-    "aux_logits": "Auxiliary classifiers", "lrn": "LRN", "branch_5x5": "5x5 branch", "bn_size": "Bottleneck size",
-    "two_gpu_split": "Two-GPU split", "conv345": "Conv3-5 filters", "depthwise": "Depthwise separable",
-}
-
-
-def _pretty(name: str) -> str:
-    return LABELS.get(name, name.replace("_", " ").capitalize())
-
-
 def _setting_widget(setting: Setting, key: str) -> Any:
-    label, helptext = _pretty(setting.name), setting.help
+    label, helptext = setting_label(setting.name), in_words(setting.help, [setting.name])
     if setting.kind == "bool":
         return url_toggle(label, key, setting.default, help=helptext)
     if setting.kind == "choice":
-        return url_select(label, key, setting.choices, setting.default, help=helptext)
+        return url_select(label, key, setting.choices, setting.default, help=helptext, format_func=choice_label)
     if setting.kind in ("int", "float"):
         cast = int if setting.kind == "int" else float
         lo = None if setting.min is None else cast(setting.min)

@@ -28,8 +28,10 @@ from cnnviz.train.isolated import IsolatedRun, warm_up
 from cnnviz.train.jobs import Job
 from cnnviz.ui.model_settings import hidden_value
 from cnnviz.ui.jobs import queue_message, session_owner
+from cnnviz.ui.lenet import lenet_note
 from cnnviz.ui.state import (choice_parser, friendly_errors, number_parser, style_chart, url_number, url_select,
                               url_text_area, url_toggle)
+from cnnviz.ui.words import choice_label, setting_label
 from cnnviz.zoo import Setting, get_spec
 
 PARTS = ("Train", "Data", "Experiments")
@@ -72,11 +74,11 @@ def dataset_picker() -> str:
 
 
 def _setting_widget(setting: Setting, key: str, default: Any) -> Any:
-    label = setting.name.replace("_", " ").capitalize()
+    label = setting_label(setting.name)
     if setting.kind == "bool":
         return url_toggle(label, key, bool(default), help=setting.help)
     if setting.kind == "choice":
-        return url_select(label, key, setting.choices, default, help=setting.help)
+        return url_select(label, key, setting.choices, default, help=setting.help, format_func=choice_label)
     if setting.kind == "float":
         return url_number(label, key, float(default), min_value=setting.min, max_value=setting.max, step=0.05,
                           help=setting.help, format="%.3g")
@@ -111,6 +113,11 @@ def training_form(lecture: bool) -> TrainConfig:
                            help="Small networks that train in seconds to minutes on a CPU.")
     with st.expander(f"{model} settings", expanded=not lecture):
         settings = model_form(model)
+    if model == "lenet5":
+        c, h, _ = DATASETS[dataset].shape
+        note = lenet_note(tuple(sorted({"in_channels": c, "input_size": h, **settings}.items())))
+        if note:
+            st.caption(note)
     c1, c2, c3, c4 = st.columns(4)
     with c1:
         optimizer = url_select("Optimizer", "tr_opt", OPTIMIZERS, d.optimizer,
@@ -145,7 +152,7 @@ def training_form(lecture: bool) -> TrainConfig:
             cols = st.columns(4)
             for col, (name, (label, key, choices, default)) in zip(cols, specs.items()):
                 with col:
-                    advanced[name] = url_select(label, key, choices, default)
+                    advanced[name] = url_select(label, key, choices, default, format_func=choice_label)
             cols = st.columns(len(numbers))
             for col, (name, (label, key, default, lo, hi)) in zip(cols, numbers.items()):
                 with col:
@@ -340,8 +347,8 @@ def show_result(run: TrainingRun, lecture: bool) -> None:
     st.subheader(f"Misclassified test images (the {len(r.mistakes)} most confident mistakes)")
     show_mistakes(run, 4 if lecture else 8)
     if run.checkpoint is not None:
-        st.success(f"Saved as checkpoint `{run.checkpoint.name}` in `{run.checkpoint.parent}`: other pages can "
-                   "load it (`cnnviz.train.load_checkpoint`).", icon=":material/save:")
+        st.success(f"Saved as checkpoint **{run.checkpoint.stem}**: the Seeing inside page can load it (pick it "
+                   "under Weights in its sidebar).", icon=":material/save:")
 
 
 def show_checkpoints() -> None:

@@ -204,8 +204,9 @@ def _transfer_settings() -> dict[str, Any]:
         st.caption("The stand-in's last three classes are textures (checker, X, dots) that a few images hardly "
                    "teach: every case stays near chance (33%). MNIST shows the effect clearly.")
     if not imagenet:
-        st.caption(f"torchvision's ImageNet weights are not in {torch.hub.get_dir()}/checkpoints, so the source "
-                   "network is trained here (once, then cached). Put resnet18-f37072fd.pth there to use them.")
+        st.caption("torchvision's ImageNet weights are not on this server, so the source network is trained here "
+                   "(once, then cached). To use them, ask the person who runs the server to add ResNet-18's "
+                   "ImageNet weights.")
     return {"dataset": dataset, "per_class": per_class, "epochs": epochs, "frozen_stages": frozen, "lr": lr,
             "pretrained": pretrained}
 
@@ -240,7 +241,7 @@ def show_shelf(r: dict[str, Any]) -> None:
 def shelf_section() -> None:
     st.markdown("*CNN features off the shelf* (Razavian et al., 2014; the course notes' VGG-16 example): remove the "
                 "output layer, use the network only to map each image to a feature vector (here "
-                "`model.forward_features`, flattened), and train any simple classifier on those vectors: a "
+                "the feature maps the network's classifier would receive, flattened), and train any simple classifier on those vectors: a "
                 "scikit-learn `LogisticRegression`.")
     with friendly_errors("Features off the shelf"):
         c1, c2 = st.columns(2)

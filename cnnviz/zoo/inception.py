@@ -314,11 +314,11 @@ _GOOGLENET_FACTS = PaperFacts(
         "(a known torchvision bug kept for its weights; branch_5x5='5x5' gives the paper's), no local response "
         "normalisation (lrn=True adds it after pool1 and conv3), dropout 0.2 before the FC (the paper used 0.4). "
         "The auxiliary classifiers (aux_logits=True) are training-only: forward returns the main logits, "
-        "forward_aux(x) also returns theirs. bottleneck=False swaps in the naive inception module."
+        "the auxiliary forward also returns theirs. bottleneck=False swaps in the naive inception module."
     ),
     default_input=(3, 224, 224),
     settings=(
-        Setting("aux_logits", False, "Add the two auxiliary classifiers (training only; see forward_aux)"),
+        Setting("aux_logits", False, "Add the two auxiliary classifiers (training only; the auxiliary forward returns their logits)"),
         Setting(
             "branch_5x5",
             "3x3",
@@ -602,11 +602,11 @@ _INCEPTION_V3_FACTS = PaperFacts(
         "(module names Mixed_5b ... Mixed_7c from there): 3 x 35x35 modules, a grid reduction, 4 x 17x17, "
         "a grid reduction, 2 x 8x8 modules; the 35x35 modules keep a 5x5 branch beside the two-3x3 branch "
         "of the paper's Fig. 5. Unlike torchvision, forward returns only the main logits in training mode too; "
-        "forward_aux(x) also returns the auxiliary logits."
+        "the auxiliary forward also returns the auxiliary logits."
     ),
     default_input=(3, 299, 299),
     settings=(
-        Setting("aux_logits", True, "The auxiliary classifier on the 17x17 map (training only; see forward_aux)"),
+        Setting("aux_logits", True, "The auxiliary classifier on the 17x17 map (training only; the auxiliary forward returns its logits)"),
         Setting("batch_norm", True, "Batch norm after each conv; off = conv with bias"),
         Setting("activation", "relu", "Activation after every conv", choices=ACTIVATIONS),
         Setting("dropout", 0.5, "Dropout before the FC layer (torchvision 0.5)", min=0.0, max=1.0),

@@ -150,7 +150,7 @@ _COMMON = (
     Setting("pooling", "max", "Kind of 2x2 pooling after each block", choices=("max", "avg")),
 )
 _HEAD = (
-    Setting("head", "flatten_fc", "flatten_fc = flatten + fc, global_avg = global average pooling + fc", choices=("flatten_fc", "global_avg")),
+    Setting("head", "flatten_fc", "Flatten + fc, or global average pooling + fc", choices=("flatten_fc", "global_avg")),
     Setting("dropout", 0.0, "Dropout before the final fully connected layer", min=0.0, max=0.9),
 )
 

@@ -47,7 +47,7 @@ def test_default_compares_resnet50_with_plain50() -> None:
     text = changes(at)
     assert f"-{human_count(-delta)} params" in text
     assert "downsample (the projection shortcuts): 4 x Conv2d 1x1, 4 x BatchNorm2d: 2.78M params" in text
-    assert "only resnet50 has skip, shortcut, zero_init_residual" in text
+    assert "only resnet50 has skip, shortcut, zero init residual" in text
 
 
 @pytest.mark.parametrize("count", [3, 4])
@@ -71,7 +71,7 @@ def test_a_setting_changes_its_column_and_the_words() -> None:
     assert list(table.columns) == ["1: resnet18", "2: resnet18 (width_mult=0.5)"]
     assert exact(table.loc["parameters", table.columns[1]]) == expected.totals.params
     text = changes(at)
-    assert "width_mult 1.0 → 0.5" in text
+    assert "width multiplier 1.0 → 0.5" in text
     delta = expected.totals.params - cnnviz.summarize("resnet18").totals.params
     assert f"-{human_count(-delta)} params" in text
     assert "Layers both run, resized" in text

@@ -126,3 +126,13 @@ def test_a_zoo_model_opens_in_the_explorer() -> None:
     at.selectbox(key="hm_open").set_value("vgg16").run()
     link = next(e.proto for e in at.get("page_link") if e.proto.label.startswith("Open vgg16"))
     assert (link.page, link.query_string) == ("explorer", "ex_model=vgg16")
+
+
+def test_resnets_label_sits_above_the_human_line() -> None:
+    fig = _timeline(_app())
+    bars = fig["data"][0]
+    resnet = next(i for i, x in enumerate(bars["x"]) if "ResNet" in x)
+    assert bars["text"][resnet] == ""  # not just above the 3.57 bar, where the 5.1 line runs
+    label = next(a for a in fig["layout"]["annotations"] if a["text"] == "3.57%")
+    assert label["y"] == 3.57 and label["ay"] > 5.1 + 2 and label["yanchor"] == "bottom"  # arrow from above the line
+    assert all(t for x, t, y in zip(bars["x"], bars["text"], bars["y"]) if y > 5.1)  # the others keep theirs

@@ -158,3 +158,10 @@ def test_weights_picker_says_what_is_missing_and_how_to_get_it(tmp_path, monkeyp
     at.button(key="in_download").click().run()
     assert not at.exception
     assert any("could not download" in e.value and str(tmp_path) in e.value for e in at.error)
+
+
+def test_the_lenet5_demo_says_how_it_differs_from_the_course_network() -> None:
+    at = page()
+    text = texts(at)
+    assert "not quite the course's" in text and "maps 24x24x6, 12x12x6, 8x8x16, 4x4x16" in text
+    assert "10x10x16, 5x5x16, 61,706 parameters" in text

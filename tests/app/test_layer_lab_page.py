@@ -242,3 +242,35 @@ def test_lecture_mode_makes_charts_taller() -> None:
         return json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["height"]
 
     assert height(lecture) > height(normal)
+
+
+def _warnings(at: AppTest) -> str:
+    return "\n".join(w.value for w in at.warning)
+
+
+def test_a_stride_that_does_not_fit_says_so_with_the_numbers() -> None:
+    at = _page(ll_h=7, ll_w=7, ll_f=3, ll_s=3, ll_pad="valid")
+    assert _metrics(at)["Output volume"] == "2x2x10"  # floored, as PyTorch does
+    text = _warnings(at)
+    assert "(N - F + 2P)/S = (7 - 3 + 2·0)/3 = 4/3 is not a whole number" in text
+    assert "the last row and column of the input are never covered" in text and "⌊4/3⌋ + 1 = 2" in text
+    assert "Strides that fit: 1, 2, 4" in text
+    assert _warnings(_page(ll_h=7, ll_w=7, ll_f=3, ll_s=2, ll_pad="valid")) == ""  # (7 - 3)/2 = 2 fits
+    assert _warnings(_page()) == ""  # the course notes' exercise fits
+
+
+def test_the_sliding_window_shows_the_misfit_and_its_preset() -> None:
+    at = _page(ll_sec="Sliding window")
+    _button(at, "7x7, S=3: does not fit").click().run()
+    assert "4/3 is not a whole number" in _warnings(at)
+    assert "Output 2x2 = 4 steps" in " ".join(c.value for c in at.caption)
+    assert _warnings(_page(ll_sec="Sliding window")) == ""
+
+
+def test_stacked_3x3_fields_explain_the_notes_3_9_27() -> None:
+    at = _page(ll_sec="1x1 & bottlenecks")
+    table = next(d.value for d in at.dataframe if "After layer" in d.value.columns)
+    assert list(table["Stride 1 (as above)"]) == ["3x3", "5x5", "7x7"]
+    assert list(table["Stride 3"]) == ["3x3", "9x9", "27x27"]
+    text = " ".join(c.value for c in at.caption)
+    assert "9x9 pixels and the third 27x27" in text and "stride 3" in text and "(3, 5, 7)" in text

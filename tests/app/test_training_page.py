@@ -101,3 +101,16 @@ def test_experiment_runs_from_one_click() -> None:
     assert len(at.get("plotly_chart")) == 2  # training and validation curves
     summary = at.dataframe[1].value
     assert summary["reading"].tolist() == ["overfitting"]
+
+
+def test_the_lenet5_trained_here_says_how_it_differs_from_the_course_network() -> None:
+    import cnnviz
+
+    at = _page()
+    note = next(c.value for c in at.caption if "not quite the course's" in c.value)
+    # the course notes' LeNet-5: 32x32 input, 28x28x6, 14x14x6, 10x10x16, 5x5x16, 120, 84, 10, about 60K parameters
+    assert "takes 32x32 images (MNIST padded by 2 pixels" in note
+    assert "maps 28x28x6, 14x14x6, 10x10x16, 5x5x16, 61,706 parameters" in note
+    trained = cnnviz.build("lenet5", in_channels=1, input_size=28, variant="modern", batch_norm=True)
+    assert f"maps 24x24x6, 12x12x6, 8x8x16, 4x4x16, {sum(p.numel() for p in trained.parameters()):,} parameters" in note
+    assert "ReLU, max pooling and batch norm" in note

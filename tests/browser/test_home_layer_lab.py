@@ -169,3 +169,29 @@ def test_other_sections_render_and_update(app_url: str, page: Page) -> None:
     expect_latex(page, "= 30{,}730")
     set_number(page, "Outputs", 100)
     expect_latex(page, "= 307{,}300")
+
+
+def test_home_address_opens_home_on_a_fresh_server(page: Page, tmp_path) -> None:
+    """`/home` is the first request a new server gets (a typed address, an old link): it opens Home."""
+    from tests.browser.server import serve
+
+    with serve(tmp_path / "app_home", tmp_path / "streamlit.log") as (_, url):
+        goto(page, url, "home")
+        main = page.locator('[data-testid="stMain"]')
+        expect(main.get_by_text("From hand-made features to 152 layers")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(re.compile("page not found", re.IGNORECASE))).to_have_count(0)
+        assert_no_exception(page)
+
+
+def test_human_line_does_not_strike_through_resnets_label(app_url: str, page: Page) -> None:
+    goto(page, app_url)
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart.scroll_into_view_if_needed()
+    label = chart.locator("g.annotation-text-g").filter(has_text="3.57%")
+    expect(label).to_have_count(1, timeout=30_000)
+    line = chart.locator("path.hline, g.shapelayer path, g.layer-below g.shapelayer path").first
+    box, line_box = label.bounding_box(), line.bounding_box()
+    assert box is not None and line_box is not None
+    line_y = line_box["y"] + line_box["height"] / 2
+    assert box["y"] + box["height"] < line_y - 2, (box, line_box)  # the label sits wholly above the line
+    screenshot(page, "home-timeline")
