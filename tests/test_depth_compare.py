@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import cnnviz
+from cnnviz import cli
 from cnnviz.analysis import compare, human_bytes, human_count
 from cnnviz.analysis.depth import depths, longest_path
 from cnnviz.analysis.report import plain_number, significant
@@ -50,6 +51,15 @@ def test_parallel_branches_are_not_added(reports: dict[str, cnnviz.Report]) -> N
     googlenet = reports["googlenet"]
     assert (googlenet.totals.depth, googlenet.weighted_layers()) == (22, 58)
     assert sum(name.startswith("inception") for name in longest_path(googlenet.layers)) == 18  # 2 per module
+
+
+def test_the_command_line_compares_depth(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["compare", "resnet50", "googlenet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert next(line for line in lines if line.startswith("Depth (layers with weights)")).split()[-2:] == ["50", "22"]
+    assert next(line for line in lines if line.startswith("weight layers, all branches")).split()[-2:] == ["54", "58"]
+    assert cli.main(["compare", "resnet50", "googlenet", "--format", "json"]) == 0
+    assert [row["depth"] for row in json.loads(capsys.readouterr().out)] == [50, 22]
 
 
 class Branches(nn.Module):
