@@ -13,8 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import cnnviz
+from cnnviz import cli
 from cnnviz.analysis import compare, human_bytes, human_count
-from cnnviz.analysis.depth import longest_path
+from cnnviz.analysis.depth import depths, longest_path
 from cnnviz.analysis.report import plain_number, significant
 
 # The papers' (and the course notes') depths.
@@ -43,10 +44,22 @@ def test_parallel_branches_are_not_added(reports: dict[str, cnnviz.Report]) -> N
     assert len(path) == 50 and path[0] == "conv1" and path[-1] == "fc"
     assert not any("downsample" in name for name in path)
     assert resnet.weighted_layers() == 54  # the four projection shortcuts run beside the blocks they bypass
+    per_row = depths(resnet.layers)
+    assert per_row["fc"] == 50 and per_row["layer2.0.conv3"] == 1 + 3 * 3 + 3  # conv1, layer1's 3 blocks, this one
+    assert per_row["layer2.0.downsample.0"] == 1 + 3 * 3 + 1  # the shortcut skips the block's three convolutions
     # the course notes' GoogLeNet: "CONV Layers: 21 (depth), 57 (total)", plus the fully connected layer
     googlenet = reports["googlenet"]
     assert (googlenet.totals.depth, googlenet.weighted_layers()) == (22, 58)
     assert sum(name.startswith("inception") for name in longest_path(googlenet.layers)) == 18  # 2 per module
+
+
+def test_the_command_line_compares_depth(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["compare", "resnet50", "googlenet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert next(line for line in lines if line.startswith("Depth (layers with weights)")).split()[-2:] == ["50", "22"]
+    assert next(line for line in lines if line.startswith("weight layers, all branches")).split()[-2:] == ["54", "58"]
+    assert cli.main(["compare", "resnet50", "googlenet", "--format", "json"]) == 0
+    assert [row["depth"] for row in json.loads(capsys.readouterr().out)] == [50, 22]
 
 
 class Branches(nn.Module):

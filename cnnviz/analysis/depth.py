@@ -23,15 +23,16 @@ def is_weight_layer(row: _Row) -> bool:
     return kind.startswith("conv") or kind == "linear"
 
 
-def longest_path(rows: Sequence[_Row]) -> list[str]:
-    """Names of the weight layers on the longest input-to-output path, in order.
+def _walk(rows: Sequence[_Row]) -> tuple[dict[str, int], dict[str, str | None], dict[str, str | None]]:
+    """For every row: the weight layers on the longest path that ends there, the last of them, and for every
+    weight layer the one before it on that path.
 
     ``rows`` are in execution order and each names its producers in ``inputs`` (``"input"`` for the network's
-    input), so one pass finds, for every row, the path with the most weight layers that ends there.
+    input), so one pass finds them all.
     """
-    counts: dict[str, int] = {}  # row -> weight layers on the longest path that ends there
-    ends: dict[str, str | None] = {}  # row -> last weight layer on its longest path
-    trail: dict[str, str | None] = {}  # weight layer -> the weight layer before it on that path
+    counts: dict[str, int] = {}
+    ends: dict[str, str | None] = {}
+    trail: dict[str, str | None] = {}
     for row in rows:
         before = max(row.inputs, key=lambda name: counts.get(name, 0), default=None)
         count, last = (counts.get(before, 0), ends.get(before)) if before else (0, None)
@@ -39,6 +40,17 @@ def longest_path(rows: Sequence[_Row]) -> list[str]:
             trail[row.name] = last
             count, last = count + 1, row.name
         counts[row.name], ends[row.name] = count, last
+    return counts, ends, trail
+
+
+def depths(rows: Sequence[_Row]) -> dict[str, int]:
+    """Each row's depth: the weight layers on the longest path from the input to its output."""
+    return _walk(rows)[0]
+
+
+def longest_path(rows: Sequence[_Row]) -> list[str]:
+    """Names of the weight layers on the longest input-to-output path, in order."""
+    counts, ends, trail = _walk(rows)
     if not counts:
         return []
     tip = ends[max(counts, key=counts.__getitem__)]

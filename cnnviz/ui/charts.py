@@ -13,6 +13,7 @@ from typing import Any, Iterable, Sequence
 import plotly.graph_objects as go
 
 from cnnviz.analysis import Report, human_bytes, human_count
+from cnnviz.analysis.depth import depths
 from cnnviz.analysis.report import LayerRow
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
@@ -308,21 +309,27 @@ def params_per_stage_chart(reports: Sequence[Report], labels: Sequence[str], hei
 
 def rf_growth_chart(reports: Sequence[Report], labels: Sequence[str], height: int = 380,
                     font: int = 13) -> go.Figure:
-    """Receptive field against the number of weight layers (conv + fc) passed so far."""
+    """Receptive field against depth: the weight layers (conv + fc) on the longest path to each layer.
+
+    Side branches (a projection shortcut, an inception branch) are shallower than the trunk and left out, so each
+    line follows the path the papers count, ResNet-50's to 50.
+    """
     fig = go.Figure()
     for i, (rep, label) in enumerate(zip(reports, labels)):
         xs, ys, names = [], [], []
-        weighted = 0
+        deepest = 0
+        per_row = depths(rep.layers)
         for r in rep.layers:
-            weighted += r.type in ("Conv2d", "Linear")
+            if per_row[r.name] < deepest:  # a side branch
+                continue
+            deepest = per_row[r.name]
             size = rf_number(r.rf)
             if size is not None:
-                xs.append(weighted)
+                xs.append(deepest)
                 ys.append(size)
                 names.append(r.name)
         fig.add_scatter(x=xs, y=ys, mode="lines", name=label, line={"color": _color(i), "shape": "hv"},
                         customdata=names,
-                        hovertemplate=f"{label}<br>%{{customdata}}<br>after %{{x}} weight layers: %{{y}} px"
-                                      "<extra></extra>")
-    return _layout(fig, "Receptive field growth", "weight layers passed (conv + fully connected)",
+                        hovertemplate=f"{label}<br>%{{customdata}}<br>depth %{{x}}: %{{y}} px<extra></extra>")
+    return _layout(fig, "Receptive field growth", "depth (layers with weights on the longest path)",
                    "receptive field (px of the input)", height, font)

@@ -438,8 +438,9 @@ def _cost_story() -> None:
              f"{size}\\cdot{size}\\cdot{k} \\times {f}\\cdot{f}\\cdot{mid}"
              f" = {_m(cost.reduce)} + {_m(cost.conv)} = {_m(cost.with_bottleneck)}")
     m1, m2, m3 = st.columns(3)
-    m1.metric("Multiplies, straight", human_count(cost.direct))
-    m2.metric("Multiplies, with the 1x1 bottleneck", human_count(cost.with_bottleneck))
+    m1.metric("Multiplies, straight", human_count(cost.direct), help=f"{cost.direct:,} multiplies")
+    m2.metric("With the bottleneck", human_count(cost.with_bottleneck),
+              help=f"{cost.with_bottleneck:,} multiplies with the 1x1 bottleneck first")
     m3.metric("Fewer by", f"{cost.saving:.1f}x")
     fig = go.Figure([
         go.Bar(name=f"CONV {f}x{f}, {k} (straight)", x=["straight"], y=[cost.direct], marker_color=FILTER_COLOR),

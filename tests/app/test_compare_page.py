@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import cnnviz
 from cnnviz.analysis import human_count
+from cnnviz.ui.charts import rf_growth_chart
 from tests.app.pages import open_page
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "compare.py")
@@ -136,3 +137,12 @@ def test_unrelated_networks_are_compared_by_kind() -> None:
     assert "**Parameters by layer kind (vgg16 vs alexnet_paper):** convolution +12.38M, fully connected +65.01M." \
         in text
     assert totals(at).loc["Depth (layers with weights)"].tolist() == ["8", "16"]
+
+
+def test_receptive_field_growth_follows_depth() -> None:
+    """The chart's x axis is depth: residual and plain twins both end at depth 49 (the fc layer sees everything)."""
+    fig = rf_growth_chart([cnnviz.summarize("resnet50"), cnnviz.summarize("plain50"), cnnviz.summarize("googlenet")],
+                          ["resnet50", "plain50", "googlenet"])
+    for trace, last in zip(fig.data, (49, 49, 21)):
+        xs = list(trace.x)
+        assert xs == sorted(xs) and xs[-1] == last
