@@ -74,3 +74,20 @@ def test_vit_input_must_be_whole_patches() -> None:
     with pytest.raises(ConfigError, match="built for 224x224"):
         cnnviz.analyze(cnnviz.build("vit_b_16", device="meta"), (3, 160, 160))
     assert summarize("vit_b_16", input_size=160).row("conv_proj").output_shape == (768, 10, 10)
+
+
+@pytest.mark.parametrize(("name", "settings", "expected"), [
+    ("vit_b_16", {"input_size": 160, "num_classes": 10}, {"num_classes": 10, "image_size": 160}),
+    ("efficientnet_b0", {"dropout": 0.3, "input_size": 160}, {"dropout": 0.3}),
+    ("swin_t", {"num_classes": 5}, {"num_classes": 5}),
+])
+def test_the_torchvision_line_builds_the_same_network(name: str, settings: dict, expected: dict) -> None:
+    from cnnviz.export import torchvision_twin
+
+    builder, kwargs = torchvision_twin(name, settings)
+    assert (builder, kwargs) == (name, expected)
+    with torch.device("meta"):
+        twin = get_model(builder, weights=None, **kwargs)
+    ours = cnnviz.build(name, device="meta", **settings)
+    assert [(k, v.shape) for k, v in twin.state_dict().items()] == [(k, v.shape) for k, v in ours.state_dict().items()]
+    assert torchvision_twin(name, {"in_channels": 1}) is None  # torchvision has no such option
