@@ -332,7 +332,10 @@ class _Tracer:
 
         return run
 
-    def container(self, name: str, module: nn.Module, forward: Callable) -> Callable:
+    def container(self, name: str, module: nn.Module, forward: Callable, as_layer: bool = False) -> Callable:
+        """A module traced through. ``as_layer``: a layer that brings its own forward (a channels-first
+        LayerNorm that permutes around ``F.layer_norm``); when it makes one row, the row is the layer's."""
+
         def run(*args: Any, **kwargs: Any) -> Any:
             first = len(self.graph.nodes)
             self.stack.append(name)
@@ -344,7 +347,13 @@ class _Tracer:
                 raise
             finally:
                 self.stack.pop()
-            if len(self.graph.nodes) > first:
+            if as_layer and len(self.graph.nodes) == first + 1 and isinstance(out, torch.Tensor):
+                node = self.graph.nodes[first]
+                node.name, node.type, node.module_name = self.unique_name(name), type(module).__name__, name
+                node.out_shape, node.depth = tuple(out.shape[1:]), len(self.stack) - 1
+                info = self.lookup(out)
+                self.track(out, node.index, info.rf if info else node.rf)
+            elif len(self.graph.nodes) > first:
                 self.graph.blocks.append(Block(name, type(module).__name__, first, len(self.graph.nodes) - 1,
                                                len(self.stack) - 1))
             return out
@@ -508,7 +517,7 @@ def trace(model: nn.Module, input_shape: Shape, dtype: torch.dtype = torch.float
                     # weights (a shortcut that slices and pads, say) is traced through instead.
                     stub = tracer.opaque(name, module, forward)
                 else:
-                    stub = tracer.container(name, module, forward)
+                    stub = tracer.container(name, module, forward, as_layer=not module._modules and has_rule_base(module))
                 module.__dict__["forward"] = stub
                 patched.append(module)
                 if module.training:

@@ -26,7 +26,16 @@ _TWIN_ARGS: dict[str, frozenset[str]] = {
     "mobilenet_v2": frozenset({"num_classes", "width_mult", "dropout"}),
     "shufflenet_v2": frozenset({"num_classes"}),
     "squeezenet": frozenset({"num_classes", "dropout"}),
+    "efficientnet": frozenset({"num_classes", "dropout"}),
+    "mobilenet_v3": frozenset({"num_classes", "dropout"}),
+    "mnasnet": frozenset({"num_classes", "dropout"}),
+    "regnet": frozenset({"num_classes"}),
+    "convnext": frozenset({"num_classes"}),
+    "swin": frozenset({"num_classes"}),
+    "vit": frozenset({"num_classes"}),
 }
+# A twin whose network depends on the input size: the argument that takes it (ViT's position embedding).
+_TWIN_INPUT_ARG: dict[str, str] = {"vit": "image_size"}
 # Arguments a twin line always passes because torchvision's default differs from the zoo's.
 _TWIN_ALWAYS: dict[str, frozenset[str]] = {"googlenet": frozenset({"aux_logits"})}
 # Settings that describe the input, not the network: never a reason to drop the twin.
@@ -60,7 +69,11 @@ def torchvision_twin(name: str, settings: dict[str, Any] | None = None) -> tuple
     resolved = spec.resolve(settings)
     kwargs = {k: v for k, v in changed.items() if k in allowed}
     kwargs.update({k: resolved[k] for k in _lookup(_TWIN_ALWAYS, twin)})
-    return twin, dict(sorted(kwargs.items(), key=lambda kv: list(resolved).index(kv[0])))
+    kwargs = dict(sorted(kwargs.items(), key=lambda kv: list(resolved).index(kv[0])))
+    input_arg = next((arg for prefix, arg in _TWIN_INPUT_ARG.items() if twin.startswith(prefix)), None)
+    if input_arg and "input_size" in changed:
+        kwargs[input_arg] = changed["input_size"]
+    return twin, kwargs
 
 
 def _py(value: Any) -> str:

@@ -24,10 +24,12 @@ from cnnviz.zoo import ModelSpec, Setting, get_spec, list_models
 
 _KEEP = "_keep_"  # cnnviz.ui.state keeps a widget's last value under this prefix
 
-FAMILY_ORDER = ("simple", "lenet", "alexnet", "vgg", "nin", "inception", "resnet", "densenet", "mobile")
+FAMILY_ORDER = ("simple", "lenet", "alexnet", "vgg", "nin", "inception", "resnet", "densenet", "mobile",
+                "after_resnet")
 FAMILY_LABELS = {
     "simple": "Basics", "lenet": "LeNet", "alexnet": "AlexNet / ZFNet", "vgg": "VGG", "nin": "Network in Network",
     "inception": "Inception", "resnet": "ResNet", "densenet": "DenseNet", "mobile": "Mobile nets",
+    "after_resnet": "after ResNet",
 }
 ADVANCED = frozenset({"in_channels", "dropout", "drop_rate", "zero_init_residual", "transform_input", "bn_size"})
 """Settings that lecture mode hides (they keep their value; most do not change any number)."""

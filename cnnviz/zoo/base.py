@@ -7,6 +7,8 @@ from torch import nn
 from cnnviz.analysis.errors import ConfigError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
+AFTER_RESNET = "after_resnet"
+"""The family of the networks that came after the course's (EfficientNet, RegNet, ConvNeXt, ViT, Swin, ...)."""
 
 
 def make_activation(name: str, inplace: bool = True) -> nn.Module:
@@ -68,3 +70,23 @@ class ZooModel(nn.Module):
         parent_name, _, child = self.head_name.rpartition(".")
         parent = self.get_submodule(parent_name) if parent_name else self
         setattr(parent, child, new)
+
+
+def adopt(model: nn.Module, built: nn.Module) -> None:
+    """Give ``model`` the modules and parameters of a network built by torchvision's own builder,
+    under the same names: the same ``state_dict`` as torchvision's, so its weights load unchanged."""
+    for name, param in built.named_parameters(recurse=False):
+        model.register_parameter(name, param)
+    for name, child in built.named_children():
+        model.add_module(name, child)
+
+
+def set_in_channels(model: nn.Module, path: str, in_channels: int) -> None:
+    """Replace the first convolution at ``path`` by one that takes ``in_channels`` (1 = grey images)."""
+    old = model.get_submodule(path)
+    if not isinstance(old, nn.Conv2d) or old.in_channels == in_channels:
+        return
+    new = nn.Conv2d(in_channels, old.out_channels, old.kernel_size, old.stride, old.padding, old.dilation,
+                    old.groups, bias=old.bias is not None, device=old.weight.device)
+    parent, _, child = path.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, child, new)

@@ -11,3 +11,12 @@ from cnnviz.zoo import (  # noqa: F401
     simple,
     vgg,
 )
+from cnnviz.zoo import (  # noqa: F401  after ResNet, in the order they appeared
+    mnasnet,
+    mobilenetv3,
+    efficientnet,
+    regnet,
+    vit,
+    swin,
+    convnext,
+)
