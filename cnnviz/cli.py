@@ -1,4 +1,4 @@
-"""The command line: ``python -m cnnviz list | summary | compare | train``."""
+"""The command line: ``python -m cnnviz list | summary | compare | export | train``."""
 from __future__ import annotations
 
 import argparse
@@ -149,6 +149,32 @@ def _whole(lo: int) -> Any:
     return parse
 
 
+def parse_input(text: str | None) -> tuple[int, int, int] | None:
+    """``"3,224,224"`` -> ``(3, 224, 224)``."""
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise ConfigError(f"--input {text!r}: write the input shape as C,H,W, e.g. --input 3,224,224")
+    return shape
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from cnnviz.export import export_file
+
+    data = export_file(args.name, args.format, parse_settings(args.set), parse_input(args.input))
+    try:
+        with open(args.output, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"wrote {args.output} ({human_bytes(len(data))})", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cnnviz", description="Explore CNN architectures exactly.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -180,6 +206,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--extra", action="store_true")
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("export", help="write a model as plain PyTorch code, ONNX, or its layer table (CSV/JSON)")
+    p.add_argument("name")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a model setting (repeatable)")
+    p.add_argument("--input", help="input shape C,H,W (H = W; default: the model's)")
+    p.add_argument("--format", choices=["py", "onnx", "csv", "json"], required=True,
+                   help="py: a PyTorch file that needs only torch; onnx: the model with random weights; "
+                        "csv: the layer table; json: the whole analysis")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
+    p.set_defaults(func=_cmd_export)
 
     from cnnviz import experiments_cli
     from cnnviz.train import cli as train_cli

@@ -1,7 +1,6 @@
 """The Architecture explorer's building blocks: totals, notes on the course notes' conventions, table, charts, export."""
 from __future__ import annotations
 
-import json
 from typing import Any, Callable
 
 import pandas as pd
@@ -254,27 +253,32 @@ def show_about(spec: ModelSpec) -> None:
 # -- export ----------------------------------------------------------------------------------------
 def report_json(report: Report, form: ModelForm, batch_size: int, optimizer: str) -> str:
     """The JSON download: what ``python -m cnnviz summary --format json`` prints, plus the settings."""
-    data = report.to_dict()
-    data["settings"] = form.values
-    data["training_memory"] = report.training_memory(batch_size, optimizer)
-    return json.dumps(data, indent=2)
+    return export.report_json(report, form.values, batch_size, optimizer)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def standalone_code(name: str, frozen: tuple) -> str:
+    """The plain-PyTorch file of the model (pure work: cached per model and settings)."""
+    return export.zoo_source(name, dict(frozen))
 
 
 def show_export(report: Report, form: ModelForm, batch_size: int, optimizer: str) -> None:
-    """Downloads: the layer table as CSV and JSON, the PyTorch code, and the model as ONNX."""
+    """Downloads: the model as plain PyTorch code and as ONNX, the layer table as CSV and JSON."""
     stem = form.name + "".join(f"_{k}-{v}" for k, v in form.frozen)[:80]
-    left, right = st.columns(2)
-    left.download_button("Layer table (CSV)", data=report.to_csv, file_name=f"{stem}.csv", mime="text/csv",
-                         icon=":material/table:", on_click="ignore")
+    st.markdown("**Take the code home**: one Python file that needs only PyTorch. `build_model()` returns "
+                "this network with these settings, its blocks written out as classes; trained weights of the "
+                "same model load into it.")
+    left, mid, right = st.columns(3)
+    left.download_button("PyTorch code (.py)", data=lambda: standalone_code(form.name, form.frozen),
+                         file_name=f"{stem}.py", mime="text/x-python", icon=":material/code:", on_click="ignore")
+    mid.download_button("Layer table (CSV)", data=report.to_csv, file_name=f"{stem}_layers.csv", mime="text/csv",
+                        icon=":material/table:", on_click="ignore")
     right.download_button("Layer table and totals (JSON)",
                           data=lambda: report_json(report, form, batch_size, optimizer),
-                          file_name=f"{stem}.json", mime="application/json", icon=":material/data_object:",
-                          on_click="ignore")
-    st.markdown("**PyTorch code** that builds this model:")
-    code = export.pytorch_code(form.name, form.changed)
-    st.code(code, language="python")
-    st.download_button("PyTorch code (.py)", data=code, file_name=f"{stem}.py", mime="text/x-python",
-                       icon=":material/code:", on_click="ignore")
+                          file_name=f"{stem}_analysis.json", mime="application/json",
+                          icon=":material/data_object:", on_click="ignore")
+    st.markdown("**With cnnviz installed**, the same model in three lines:")
+    st.code(export.pytorch_code(form.name, form.changed), language="python")
     show_onnx(report, form, stem)
 
 

@@ -231,6 +231,14 @@ def test_export_tab_shows_the_code_and_exports_onnx() -> None:
     assert any(label.startswith("Download mlp_hidden-64.onnx") and "random weights" in label for label in labels)
 
 
+def test_export_tab_offers_the_four_files() -> None:
+    at = page(ex_model="resnet18", ex_tab="Export")
+    assert not at.exception and not at.error
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels[:3] == ["PyTorch code (.py)", "Layer table (CSV)", "Layer table and totals (JSON)"]
+    assert any(b.label == "Export to ONNX" for b in at.button)
+
+
 def test_export_refuses_onnx_for_a_big_model() -> None:
     at = page(ex_model="vgg16", ex_tab="Export")
     assert not any(b.label == "Export to ONNX" for b in at.button)
