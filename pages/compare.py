@@ -4,7 +4,7 @@ import streamlit as st
 from cnnviz.analysis import ConfigError, human_count
 from cnnviz.ui import compare as cmp
 from cnnviz.ui.model_settings import cached_report, model_settings, pick_model
-from cnnviz.ui.state import friendly_errors, url_select
+from cnnviz.ui.state import friendly_errors, url_select, url_tabs
 
 lecture = bool(st.session_state.get("lecture"))
 with st.sidebar:
@@ -53,8 +53,7 @@ for other in models[1:]:
 st.subheader("Layer by layer")
 keys = [(m.name, tuple(sorted(m.settings.items()))) for m in models]
 labels = [m.label for m in models]
-tabs = st.tabs(["Cumulative MACs", "Parameters per stage", "Receptive field growth"], key="cmp_tab",
-               bind="query-params")
+tabs = url_tabs(["Cumulative MACs", "Parameters per stage", "Receptive field growth"], "cmp_tab")
 for tab, kind in zip(tabs, ("cumulative", "stages", "rf")):
     with tab:
         if tab.open:

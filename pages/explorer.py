@@ -6,7 +6,7 @@ from cnnviz.ui import explorer as ex
 from cnnviz.ui.builder import open_in_builder
 from cnnviz.ui.charts import shape_text
 from cnnviz.ui.model_settings import cached_report, model_settings, pick_model
-from cnnviz.ui.state import friendly_errors, url_select
+from cnnviz.ui.state import friendly_errors, url_select, url_tabs
 
 lecture = bool(st.session_state.get("lecture"))
 with st.sidebar:
@@ -34,7 +34,7 @@ if report is not None:
     for note in ex.convention_notes(report):
         st.caption(note)
 
-tabs = st.tabs(["Network", "Layer table", "Charts", "Export"], key="ex_tab", bind="query-params")
+tabs = url_tabs(["Network", "Layer table", "Charts", "Export"], key="ex_tab")
 with tabs[0]:
     if tabs[0].open:
         if report is not None:

@@ -3,12 +3,17 @@ import streamlit as st
 
 from cnnviz.inspect import images
 from cnnviz.ui import inside as ui
-from cnnviz.ui.state import chart_height, friendly_errors
+from cnnviz.ui.state import chart_height, friendly_errors, url_tabs
 
 lecture = bool(st.session_state.get("lecture"))
+network = None
 with st.sidebar:
     st.header("Network")
-    name, choice, size, download = ui.pick_model_and_weights(lecture)
+    with friendly_errors("Network"):
+        network = ui.pick_model_and_weights(lecture)
+if network is None:
+    st.stop()
+name, choice, size, download = network
 
 st.title("Seeing inside a CNN")
 st.caption("What each layer responds to in a real image: early layers find edges and colours, deeper layers "
@@ -50,7 +55,7 @@ if ctx is not None:
 
     sections = {"Activation maps": ui.activation_section, "Filters": ui.filters_section,
                 "Receptive field": ui.rf_section, "Grad-CAM": ui.gradcam_section}
-    tabs = st.tabs(list(sections), key="in_tab", bind="query-params")
+    tabs = url_tabs(list(sections), key="in_tab")
     for tab, (label, section) in zip(tabs, sections.items()):
         with tab:
             if tab.open:

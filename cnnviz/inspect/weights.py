@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import functools
 import re
 import threading
 from dataclasses import dataclass, field
@@ -24,7 +23,8 @@ from cnnviz import paths
 from cnnviz.analysis.errors import ConfigError
 from cnnviz.data import load_dataset
 from cnnviz.inspect.images import IMAGENET_MEAN, IMAGENET_STD, MNIST_MEAN, MNIST_STD, InputSpec
-from cnnviz.train import TrainConfig, TrainingRun, list_checkpoints, load_checkpoint, save_checkpoint
+from cnnviz.train import (CheckpointInfo, TrainConfig, TrainingRun, checkpoint_info, list_checkpoints, load_checkpoint,
+                          save_checkpoint)
 
 MNIST_MODELS = ("lenet5", "tinyvgg")
 # Zoo settings that make the architecture match torchvision's pretrained weights.
@@ -132,17 +132,16 @@ def _demo_file(name: str) -> Path:
     return paths.subdir("inspect") / f"{name}-mnist-demo.pt"
 
 
-@functools.lru_cache(maxsize=32)
-def _checkpoint_choice(path: Path, mtime: float, key: str, label: str) -> WeightsChoice:
-    """What a checkpoint file holds (read once per file version; the model is rebuilt on :func:`load`)."""
-    ckpt = load_checkpoint(path)
-    c = int(ckpt.settings.get("in_channels", 1))
-    side = int(ckpt.settings.get("input_size", 28))
-    acc = ckpt.metrics.get("test_accuracy")
-    note = (f"{path.stem}: trained in this app on {ckpt.dataset}"
+def _checkpoint_choice(info: CheckpointInfo, key: str, label: str) -> WeightsChoice:
+    """What a usable checkpoint file holds, from its metadata (the model is built on :func:`load`)."""
+    c = int(info.settings.get("in_channels", 1))
+    side = int(info.settings.get("input_size", 28))
+    acc = info.test_accuracy
+    note = (f"{info.path.stem}: trained in this app on {info.dataset}"
             + (f", {acc:.1%} test accuracy" if acc is not None else "") + ".")
-    return WeightsChoice(key, label, True, note, InputSpec(c, side, side, ckpt.mean, ckpt.std),
-                         tuple(sorted(ckpt.settings.items())), tuple(ckpt.classes))
+    mean, std = (info.mean, info.std) if len(info.mean) == len(info.std) == c else ((0.5,) * c, (0.5,) * c)
+    return WeightsChoice(key, label, True, note, InputSpec(c, side, side, mean, std),
+                         tuple(sorted(info.settings.items())), info.classes or None)
 
 
 def _demo_choice(name: str) -> WeightsChoice:
@@ -150,7 +149,9 @@ def _demo_choice(name: str) -> WeightsChoice:
     label = "Trained here on MNIST digits"
     path = _demo_file(name)
     if path.exists():
-        return _checkpoint_choice(path, path.stat().st_mtime, "mnist", label)
+        info = checkpoint_info(path)
+        if not info.error:
+            return _checkpoint_choice(info, "mnist", label)
     data = load_dataset("mnist")
     config = TrainConfig(model=name, dataset="mnist")
     settings = {"in_channels": 1, "input_size": 28, "num_classes": 10, **config.model_settings()}
@@ -181,16 +182,20 @@ def _checkpoints(name: str) -> list[WeightsChoice]:
         if info.error or info.model != name:
             continue
         acc = f", {info.test_accuracy:.0%}" if info.test_accuracy is not None else ""
-        out.append(_checkpoint_choice(info.path, info.path.stat().st_mtime, f"ckpt:{info.name}",
-                                      f"Trained here: {info.name} ({info.dataset}{acc})"))
+        out.append(_checkpoint_choice(info, f"ckpt:{info.name}", f"Trained here: {info.name} ({info.dataset}{acc})"))
     return out
+
+
+def unusable_checkpoints(name: str) -> list[CheckpointInfo]:
+    """The checkpoint files that cannot be used, for model ``name`` or for none known, with their reasons."""
+    return [info for info in list_checkpoints() if info.error and info.model in ("", name)]
 
 
 def _trained_model(name: str, key: str) -> nn.Module:
     """The model of the demo (trained now if it is not on disk yet) or of checkpoint ``ckpt:<name>``."""
     if key == "mnist":
         path = _demo_file(name)
-        if not path.exists():
+        if not path.exists() or checkpoint_info(path).error:  # a damaged demo file is made again
             _train_demo(name)
     else:
         path = paths.checkpoint_dir() / f"{key.removeprefix('ckpt:')}.pt"

@@ -12,7 +12,8 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,11 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class CheckpointInfo:
-    """One line of :func:`list_checkpoints` (``error`` is set when the file cannot be read)."""
+    """What a checkpoint file holds, without building its model (``error``: why it is unusable).
+
+    A file is usable when it is a readable cnnviz checkpoint, its model can be built with its
+    settings within :mod:`cnnviz.guard`'s budget, and every weight has the shape that model wants.
+    """
 
     path: Path
     name: str
@@ -60,6 +65,10 @@ class CheckpointInfo:
     created: float = 0.0
     size_bytes: int = 0
     error: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    classes: tuple[str, ...] = ()
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
 
 
 def _plain(value: Any) -> Any:
@@ -160,6 +169,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
     file = _resolve(path)
     data = _read(file)
+    _check(data, file.name)  # the budget and the weights' shapes, on the meta device: nothing big is built
     model = build(data["model"], **data["settings"])
     try:
         model.load_state_dict(data["state_dict"], strict=True)
@@ -175,18 +185,78 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     )
 
 
+def _numbers(value: Any) -> tuple[float, ...]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (int, float)) for v in value):
+        return ()
+    return tuple(float(v) for v in value)
+
+
+def _check(data: dict[str, Any], name: str) -> None:
+    """ConfigError unless ``data``'s model fits the budget and its weights fit the model (meta device only)."""
+    from cnnviz import guard
+    from cnnviz.zoo import build
+
+    model, settings, state = data["model"], data["settings"], data["state_dict"]
+    if not isinstance(model, str) or not isinstance(settings, dict) or not isinstance(state, dict):
+        raise ConfigError(f"{name}: the model name, settings or weights are of the wrong kind")
+    try:
+        guard.check_model(model, settings)
+        expected = {k: tuple(v.shape) for k, v in build(model, device="meta", **settings).state_dict().items()}
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - settings of the wrong type reach the model's constructor
+        raise ConfigError(f"{name}: its settings do not build {model} ({type(exc).__name__})") from None
+    got = {k: tuple(v.shape) if isinstance(v, torch.Tensor) else None for k, v in state.items()}
+    missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+    wrong = [k for k in expected if k in got and got[k] != expected[k]]
+    if missing or extra or wrong:
+        first = (f"{wrong[0]} is {got[wrong[0]]}, the model wants {expected[wrong[0]]}" if wrong
+                 else f"missing {missing[0]}" if missing else f"unexpected {extra[0]}")
+        raise ConfigError(f"{name}: the weights do not fit {model} with its settings ({len(missing)} missing, "
+                          f"{len(extra)} unexpected, {len(wrong)} of the wrong shape; {first[:160]})")
+
+
+@lru_cache(maxsize=512)
+def _info(file: Path, mtime: float, size: int) -> CheckpointInfo:
+    """:func:`checkpoint_info` for one version of a file (the weights stay on disk, memory-mapped)."""
+    try:
+        data = _read(file, mmap=True)
+    except ConfigError as exc:
+        return CheckpointInfo(file, file.stem, created=mtime, size_bytes=size, error=str(exc))
+    try:
+        _check(data, file.name)
+    except ConfigError as exc:
+        model = data["model"] if isinstance(data["model"], str) else ""
+        return CheckpointInfo(file, file.stem, model[:60], str(data["dataset"])[:60], created=mtime, size_bytes=size,
+                              error=str(exc))
+    metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
+    accuracy = metrics.get("test_accuracy")
+    classes = data.get("classes")
+    created = data.get("created")
+    return CheckpointInfo(
+        file, file.stem, data["model"], str(data["dataset"]),
+        float(accuracy) if isinstance(accuracy, (int, float)) else None,
+        float(created) if isinstance(created, (int, float)) else mtime, size,
+        settings=dict(data["settings"]),
+        classes=tuple(map(str, classes)) if isinstance(classes, (list, tuple)) else (),
+        mean=_numbers(data.get("mean")), std=_numbers(data.get("std")))
+
+
+def checkpoint_info(path: str | Path) -> CheckpointInfo:
+    """What checkpoint ``path`` holds and whether it is usable, without building its model; cached per file version."""
+    file = _resolve(path)
+    stat = file.stat()
+    return _info(file, stat.st_mtime, stat.st_size)
+
+
 def list_checkpoints(folder: Path | None = None) -> list[CheckpointInfo]:
-    """Every ``*.pt`` file in the checkpoint folder, newest first; unreadable ones carry an ``error``."""
+    """Every ``*.pt`` file in the checkpoint folder, newest first; unusable ones carry an ``error``."""
     folder = Path(folder) if folder is not None else paths.checkpoint_dir()
     out = []
     for file in folder.glob(f"*{SUFFIX}"):
-        size = file.stat().st_size
         try:
-            data = _read(file, mmap=True)  # the weights stay on disk: listing is quick
-        except ConfigError as exc:
-            out.append(CheckpointInfo(file, file.stem, created=file.stat().st_mtime, size_bytes=size, error=str(exc)))
+            stat = file.stat()
+        except OSError:  # removed meanwhile
             continue
-        out.append(CheckpointInfo(file, file.stem, data["model"], data["dataset"],
-                                  data.get("metrics", {}).get("test_accuracy"),
-                                  float(data.get("created", file.stat().st_mtime)), size))
+        out.append(_info(file, stat.st_mtime, stat.st_size))
     return sorted(out, key=lambda c: c.created, reverse=True)

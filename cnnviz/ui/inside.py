@@ -187,6 +187,8 @@ def pick_model_and_weights(lecture: bool) -> tuple[str, weights.WeightsChoice, i
             st.markdown(f"- **{c.label}**{'' if c.ready else ' (not on this machine)'}: {c.note}")
         st.markdown(f"- **Your own**: train {name} on the **Training** page and save it: the checkpoint "
                     "appears here.")
+        for info in weights.unusable_checkpoints(name):
+            st.markdown(f"- **{plain(info.name, 60)}** (unusable): {plain(_without_file_name(info), 300)}")
     size = 0
     if not lecture:
         with st.expander("Input size", expanded=False):
@@ -194,6 +196,11 @@ def pick_model_and_weights(lecture: bool) -> tuple[str, weights.WeightsChoice, i
                               help="A bigger input gives bigger maps; the model must accept it. Activation views "
                                    "are refused before anything is allocated when they would not fit in memory.")
     return name, choice, int(size), download
+
+
+def _without_file_name(info: Any) -> str:
+    """A checkpoint's problem, without the file name it starts with (the list already shows the name)."""
+    return info.error.removeprefix(f"{info.path.name}: ").removeprefix(f"{info.path.name} ")
 
 
 def input_spec(choice: weights.WeightsChoice, size: int) -> images.InputSpec:

@@ -196,6 +196,15 @@ def url_text_area(label: str, key: str, default: str, max_chars: int = MAX_TEXT_
     return url_widget(key, default, parse, st.text_area, label=label, max_chars=max_chars, **kwargs)
 
 
+def url_tabs(labels: Sequence[str], key: str) -> Sequence[Any]:
+    """``st.tabs`` bound to query parameter ``key``; a link's tab that does not exist is ignored with a warning."""
+    raw = st.query_params.get(key)
+    if raw is not None and raw not in labels:
+        ignored(key, raw, "no such tab")
+        del st.query_params[key]
+    return st.tabs(list(labels), key=key, bind="query-params")
+
+
 _LECTURE_CSS = """
 <style>
 .stMarkdown p, .stMarkdown li, [data-testid="stWidgetLabel"] p, [data-testid="stCaptionContainer"],

@@ -58,3 +58,29 @@ def test_upload_name_is_shown_as_text(page: str, key: str, query: dict[str, str]
     joined = "\n".join(_markdown_texts(at))
     assert "log in" in joined  # the name is shown ...
     assert "[log in](" not in joined and "![x](" not in joined  # ... but never as a link or an image
+
+
+# -- crafted checkpoints: every page still works and names the unusable files -----------------------
+@pytest.mark.parametrize("page, query", [
+    ("inside.py", {"in_model": "lenet5", "in_weights": "random"}),
+    ("inside.py", {"in_model": "vgg16", "in_weights": "random", "in_src": "photo"}),
+    ("training.py", {}),
+])
+def test_crafted_checkpoints_do_not_break_a_page(page: str, query: dict[str, str], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnnviz import paths
+    from tests.test_checkpoints_hostile import MARKER, crafted
+
+    monkeypatch.setenv("CNNVIZ_HOME", str(tmp_path))
+    MARKER.unlink(missing_ok=True)
+    reasons = crafted(paths.checkpoint_dir())
+    at = open_page(str(ROOT / "pages" / page), 180, **query)
+    assert not at.error, [e.value for e in at.error]
+    assert not MARKER.exists()
+    if page == "inside.py":
+        listed = " ".join(m.value for m in at.markdown)
+        unreadable = {"truncated", "malicious", "not-torch"}
+        expected = unreadable | ({"huge-head"} if query["in_model"] == "vgg16" else set(reasons) - {"huge-head"})
+        for stem in expected:
+            assert f"**{stem}** (unusable)" in listed.replace("\\-", "-"), stem
+        assert "**good** (unusable)" not in listed
