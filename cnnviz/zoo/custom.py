@@ -46,6 +46,38 @@ from cnnviz.zoo.resnet import BasicBlock, Bottleneck, conv1x1
 
 LENET5_TEXT = "conv(6,5) tanh avgpool(2) conv(16,5) tanh avgpool(2) fc(120) tanh fc(84) tanh fc(10)"
 
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A network to start the builder from: its text and the input it is written for (C, H, W)."""
+
+    label: str
+    text: str
+    input_size: tuple[int, int, int]
+    num_classes: int
+
+
+# Each is the zoo network of the same name, layer for layer (a test checks the parameter counts),
+# except the small ResNet: ResNet-20's layout with projection shortcuts where the shape changes
+# (the CIFAR ResNets pad zeros instead, which the grammar does not write).
+PRESETS: dict[str, Preset] = {p.label: p for p in (
+    Preset("Empty", "", (1, 28, 28), 10),
+    Preset("LeNet-5 (1998)", LENET5_TEXT, (1, 32, 32), 10),
+    Preset("AlexNet", "conv(64,11,stride=4,padding=2) relu maxpool(3,stride=2) conv(192,5,padding=2) relu "
+           "maxpool(3,stride=2) conv(384,3,padding=1) relu conv(256,3,padding=1) relu conv(256,3,padding=1) relu "
+           "maxpool(3,stride=2) dropout fc(4096) relu dropout fc(4096) relu fc(1000)", (3, 224, 224), 1000),
+    Preset("VGG-11", "conv(64,3,padding=1) relu maxpool(2) conv(128,3,padding=1) relu maxpool(2) "
+           "2*(conv(256,3,padding=1) relu) maxpool(2) 2*(conv(512,3,padding=1) relu) maxpool(2) "
+           "2*(conv(512,3,padding=1) relu) maxpool(2) fc(4096) relu dropout fc(4096) relu dropout fc(1000)",
+           (3, 224, 224), 1000),
+    Preset("A small ResNet", "conv(16,3,padding=1,bias=false) bn relu 3*(residual(16)) residual(32,stride=2) "
+           "2*(residual(32)) residual(64,stride=2) 2*(residual(64)) gap fc(10)", (3, 32, 32), 10),
+    Preset("A MobileNet-style net", "conv(32,3,stride=2,padding=1,bias=false) bn relu separable(64) "
+           "separable(128,stride=2) separable(128) separable(256,stride=2) separable(256) separable(512,stride=2) "
+           "5*(separable(512)) separable(1024,stride=2) separable(1024) gap fc(1000)", (3, 224, 224), 1000),
+)}
+
 MAX_TEXT = 20_000  # characters of a network's text
 MAX_REPEAT = 100  # the N of N*( ... )
 MAX_LAYERS = 1_000  # layers once every repetition is expanded
