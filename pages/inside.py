@@ -11,6 +11,11 @@ with st.sidebar:
     name, choice, size, download = ui.pick_model_and_weights(lecture)
 
 st.title("Seeing inside a CNN")
+if choice is None:  # a network from the builder that has not been trained yet
+    st.info("This network from the Network builder has no trained weights yet: open the builder's **Train it** "
+            "link, train it on the Training page, then come back here (its checkpoint appears in the sidebar).",
+            icon=":material/model_training:")
+    st.stop()
 st.caption("What each layer responds to in a real image: early layers find edges and colours, deeper layers "
            "combine them over ever larger receptive fields.")
 

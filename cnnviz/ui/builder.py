@@ -21,14 +21,15 @@ import streamlit as st
 from cnnviz.analysis import human_bytes, human_count
 from cnnviz.builder import Description, RowInfo, describe
 from cnnviz.ui import charts
-from cnnviz.ui.explorer import rf_text
+from cnnviz.ui.explorer import rf_text, short_bytes
+from cnnviz.ui.state import plain
 from cnnviz.zoo.custom import LAYER_KINDS, LENET5_TEXT, REPEAT, BuilderError, LayerSpec, format_network, parse
 
 NET, C, H, W = "b_net", "b_c", "b_h", "b_w"
 LAST_OK = "_b_last_ok"  # the last text that could be read, shown while the text is being fixed
 NOTICE = "_b_notice"  # a table edit that could not be applied, said once
 ROWS_PER_PAGE = 12
-ROW_WIDTHS = (0.35, 1.5, 4.0, 2.3, 1.9)  # number, layer type, settings, output and parameters, actions
+ROW_WIDTHS = (0.45, 1.4, 4.4, 2.5, 1.6)  # number, layer type, settings, output and parameters, actions
 
 
 # -- starting networks ---------------------------------------------------------------------------
@@ -103,15 +104,7 @@ def query_for(text: str, shape: Sequence[int]) -> dict[str, str]:
     return {NET: text, C: str(c), H: str(h), W: str(w)}
 
 
-# -- plain text ------------------------------------------------------------------------------------
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&^=])")
-
-
-def plain(text: str) -> str:
-    """``text`` with every Markdown character escaped, so a link's text is shown as written, never rendered."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
-
-
+# -- the error's place ----------------------------------------------------------------------------
 def caret(text: str, position: int, width: int = 100) -> str:
     """The line of ``text`` around ``position`` with a ``^`` under that character (for a code block)."""
     start = text.rfind("\n", 0, position) + 1
@@ -288,13 +281,13 @@ def _arg_widget(spec: LayerSpec, arg: Any, key: str, on_change: Callable[..., No
         st.checkbox(arg.name, value=bool(value), **common)
     elif arg.type == "float":
         st.number_input(arg.name, min_value=float(arg.min), max_value=float(arg.max), value=float(value),
-                        step=0.05, format="%.3g", width=110, **common)
+                        step=0.05, format="%.3g", width=95, **common)
     elif arg.type == "int" or (arg.type == "size" and isinstance(value, int)):
         st.number_input(arg.name, min_value=int(arg.min), max_value=int(arg.max), value=int(value), step=1,
-                        width=110, **common)
+                        width=95, **common)
     else:  # a padding (a number or same), or a size written AxB
         shown = f"{value[0]}x{value[1]}" if isinstance(value, tuple) else str(value)
-        st.text_input(arg.name, value=shown, width=110, **common)
+        st.text_input(arg.name, value=shown, width=95, **common)
 
 
 def entry_numbers(rows: Sequence[RowInfo], top: int) -> tuple[str, str, str, str | None]:
@@ -420,7 +413,7 @@ def totals(desc: Description) -> list[tuple[str, str, str]]:
     return [
         ("Parameters", f"{desc.params:,}", f"{human_count(desc.params)} weights and biases"),
         ("MACs", human_count(desc.macs or 0), f"{desc.macs or 0:,} multiply-accumulates for one image"),
-        ("Activations", human_bytes(desc.activation_bytes or 0),
+        ("Activations", short_bytes(desc.activation_bytes or 0),
          f"{desc.activation_bytes or 0:,} bytes: every layer's output for one image"),
         ("Output", charts.shape_text(desc.output_shape or ()), f"Input {charts.shape_text(desc.input_shape)}"),
         ("Receptive field", f"{rf_text(rf['size'])} px" if isinstance(rf["size"], (int, list, tuple)) else

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from typing import Any, Callable, Iterator, Sequence
 
 import plotly.graph_objects as go
@@ -26,6 +27,14 @@ def _encode(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(map(str, value))
     return str(value)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&^=])")
+
+
+def plain(text: str) -> str:
+    """``text`` with every Markdown character escaped, so text from a link is shown as written, never rendered."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def url_widget(
@@ -46,7 +55,7 @@ def url_widget(
             try:
                 value = parse(raw)
             except (ValueError, TypeError, OverflowError) as exc:
-                st.warning(f"Ignored the link's setting {key}={raw[:40]!r}: {exc}")
+                st.warning(f"Ignored the link's setting {key}={plain(repr(raw[:40]))}: {exc}")
         st.session_state[key] = value
     value = widget(key=key, **kwargs)
     st.session_state[_KEEP + key] = value

@@ -199,3 +199,10 @@ def test_a_training_challenge_trains_only_a_network_that_meets_the_other_conditi
     assert run.config.model == "custom" and run.config.dataset == "mnist"
     run.stop()
     assert run.wait(120)
+
+
+def test_see_inside_asks_to_train_a_network_without_weights() -> None:
+    text = "conv(4,3) relu maxpool(2) fc(10)"
+    at = open_page(str(ROOT / "pages" / "inside.py"), 120, **b.inside_query(text, (1, 28, 28)))
+    assert at.text_area(key="in_layers").value == text
+    assert any("has no trained weights yet" in i.value for i in at.info)
