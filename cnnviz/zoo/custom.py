@@ -918,9 +918,8 @@ def build_network(layers: Sequence[LayerSpec] | str, input_size: Sequence[int] =
             part[own] = _module(step.spec, step.input_shape)
         else:
             key = (step.index, step.spec, step.input_shape)
-            if key not in reuse:
-                reuse[key] = _module(step.spec, step.input_shape)
-            part[own] = reuse[key]
+            module = reuse.get(key)  # get + setdefault: safe while another thread clears the dict
+            part[own] = module if module is not None else reuse.setdefault(key, _module(step.spec, step.input_shape))
         names.append(f"{prefix}.{own}")
         rows.append(tuple(names))
     return CustomNet(features, head, rows, format_network(specs))
