@@ -14,8 +14,8 @@ st.caption("Stack the course's layers into your own CNN: write it as text or cli
 
 
 def start_from() -> None:
-    starter = b.STARTERS[st.session_state["b_start"]]
-    b.load_network(starter.text, starter.input)
+    preset = b.PRESETS[st.session_state["b_start"]]
+    b.load_network(preset.text, preset.input_size)
 
 
 with st.expander("Challenges", icon=":material/flag:",
@@ -30,8 +30,8 @@ with st.expander("Challenges", icon=":material/flag:",
 def builder() -> None:
     """The network: input, text, table, numbers, drawing and links (an edit reruns only this part)."""
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.selectbox("Start from", list(b.STARTERS), index=None, key="b_start",
-                     format_func=lambda k: b.STARTERS[k].label, placeholder="Choose a network", on_change=start_from,
+        st.selectbox("Start from", list(b.PRESETS), index=None, key="b_start", placeholder="Choose a network",
+                     on_change=start_from,
                      width=300, help="Replaces the network below with one of the course's")
         c = url_number("Input channels", b.C, 1, 1, 4096, width=130)
         h = url_number("Input height", b.H, 32, 1, 4096, width=130)
