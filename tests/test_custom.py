@@ -345,3 +345,12 @@ def test_training_needs_class_scores():
     with pytest.raises(ConfigError, match="output is 28 x 28 x 10 maps, but training needs one score per class: "
                                           "end it with fc\\(10\\)"):
         TrainingRun(model="custom", settings={"layers": "conv(10,5,padding=same)"}, device="cpu").run()
+
+
+def test_astronomical_layers_are_refused_not_crashed():
+    d = describe("fc(1000000)", (1_000_000, 1_000_000, 1_000))
+    assert "more than any computer holds" in str(d.error) and d.rows[-1].index == 0
+    d = describe("conv(100000,9000)", (1_000_000, 9_000, 9_000))
+    assert "more than any computer holds" in str(d.error)
+    d = describe("conv(1000,3,padding=same) fc(1000000)", (3, 100_000, 100_000))  # 1e19 weights in the fc
+    assert d.error is not None and d.error.layer_index == 1

@@ -83,6 +83,7 @@ MAX_REPEAT = 100  # the N of N*( ... )
 MAX_LAYERS = 1_000  # layers once every repetition is expanded
 MAX_NESTING = 4  # N*( M*( ... ) ) levels
 MAX_VALUE = 1_000_000  # any whole number in the text
+MAX_LAYER_PARAMS = 10**15  # a layer's parameters, even on the meta device (its tensors' sizes must fit in int64)
 
 
 class BuilderError(ConfigError):
@@ -755,6 +756,9 @@ def walk(layers: Sequence[LayerSpec], input_size: Sequence[int], *, text: str | 
     for index, (top, spec) in enumerate(expand(layers)):
         try:
             out, params, formula, note = _step(spec, shape)
+            if params > MAX_LAYER_PARAMS:
+                raise _Impossible(f"{params:,} parameters, more than any computer holds (at most "
+                                  f"{MAX_LAYER_PARAMS:,} per layer)")
         except _Impossible as exc:
             err = BuilderError(f"{_layer_name(spec, index)}{_spec_where(spec, text)}: {exc}",
                                position=spec.span[0] if text is not None else None, layer_index=index,
@@ -923,12 +927,6 @@ def build_network(layers: Sequence[LayerSpec] | str, input_size: Sequence[int] =
         names.append(f"{prefix}.{own}")
         rows.append(tuple(names))
     return CustomNet(features, head, rows, format_network(specs))
-
-
-def output_shape(layers: Sequence[LayerSpec], input_size: Sequence[int]) -> tuple[int, ...]:
-    """The network's output shape (C, H, W) or (N,); raises :class:`BuilderError` if a layer is impossible."""
-    steps, _ = walk(layers, input_size)
-    return steps[-1].output_shape if steps else _input_shape(input_size)
 
 
 # --------------------------------------------------------------------------- the zoo entry
