@@ -3,7 +3,7 @@ import streamlit as st
 
 from cnnviz.ui import builder as b
 from cnnviz.ui.home import COURSE, link
-from cnnviz.ui.state import chart_height, font_size, url_number, url_text_area
+from cnnviz.ui.state import chart_height, font_size, plain, url_number, url_text_area
 
 lecture = bool(st.session_state.get("lecture"))
 PAGES = {p.stem: p for section in COURSE.values() for p in section}
@@ -14,8 +14,8 @@ st.caption("Stack the course's layers into your own CNN: write it as text or cli
 
 
 def start_from() -> None:
-    starter = b.STARTERS[st.session_state["b_start"]]
-    b.load_network(starter.text, starter.input)
+    preset = b.PRESETS[st.session_state["b_start"]]
+    b.load_network(preset.text, preset.input_size)
 
 
 with st.expander("Challenges", icon=":material/flag:",
@@ -24,30 +24,29 @@ with st.expander("Challenges", icon=":material/flag:",
     if challenge is not None:
         b.challenge_panel(challenge)
 
-with st.container(horizontal=True, vertical_alignment="bottom"):
-    st.selectbox("Start from", list(b.STARTERS), index=None, key="b_start", format_func=lambda k: b.STARTERS[k].label,
-                 placeholder="Choose a network to start from", on_change=start_from, width=340,
-                 help="Replaces the network below (the link keeps the old one until then)")
 
 
 @st.fragment
 def builder() -> None:
     """The network: input, text, table, numbers, drawing and links (an edit reruns only this part)."""
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        c = url_number("Input channels", b.C, 1, 1, 4096, width=140)
-        h = url_number("Input height", b.H, 32, 1, 4096, width=140)
-        w = url_number("Input width", b.W, 32, 1, 4096, width=140)
+        st.selectbox("Start from", list(b.PRESETS), index=None, key="b_start", placeholder="Choose a network",
+                     on_change=start_from,
+                     width=300, help="Replaces the network below with one of the course's")
+        c = url_number("Input channels", b.C, 1, 1, 4096, width=130)
+        h = url_number("Input height", b.H, 32, 1, 4096, width=130)
+        w = url_number("Input width", b.W, 32, 1, 4096, width=130)
     shape = (int(c), int(h), int(w))
-    text = url_text_area("Network (text)", b.NET, b.LENET5_TEXT, height=100,
+    text = url_text_area("Network (text)", b.NET, b.LENET5_TEXT, height=80,
                          help="Layers separated by spaces, new lines, | or ->; N*( ... ) repeats. "
                               "Example: conv(6,5) tanh avgpool(2) fc(10)")
     notice = st.session_state.pop(b.NOTICE, None)
     if notice:
-        st.warning(b.plain(notice), icon="⚠️")
+        st.warning(plain(notice), icon="⚠️")
     shown = b.shown_text(text)
     if shown != text:
         problem = b.cached_description(text, shape).error
-        st.error(b.plain(str(problem)), icon="⚠️")
+        st.error(plain(str(problem)), icon="⚠️")
         if problem is not None and problem.position is not None:
             st.code(b.caret(text, problem.position), language=None)
         st.caption("Below: the last network that could be read, while the text is being fixed. Editing the table "
@@ -59,8 +58,8 @@ def builder() -> None:
             col.metric(label, value, help=helptext)
     st.subheader("Layers", help="One row per layer of the text (a repetition N*( ... ) is one row): its type, its "
                                 "settings, its output and parameters (hover the ? for the formula).")
-    if desc.error is not None and shown == text:
-        st.error(b.plain(str(desc.error)), icon="⚠️")
+    if desc.error is not None and shown == text and desc.error.top_index is not None:
+        st.warning(f"Row {desc.error.top_index + 1} cannot be built: its message is at the row.", icon="⚠️")
     b.table_editor(shown, desc, editable=True)
 
     if not desc.layers:

@@ -42,7 +42,7 @@ with tabs[0]:
             st.caption("Each box is a layer's (or a block's) output volume, sizes written H x W x C: its height "
                        "grows with the image size (square-root scale), its thickness with the number of channels "
                        "(log scale). Hover for names.")
-            open_in_builder(name, form.spec.family, form.values, form.changed)
+            open_in_builder(name, form.changed)
         ex.show_about(form.spec)
 with tabs[1]:
     if tabs[1].open and report is not None:

@@ -16,6 +16,11 @@ if network is None:
 name, choice, size, download = network
 
 st.title("Seeing inside a CNN")
+if choice is None:  # a network from the builder that has not been trained yet
+    st.info("This network from the Network builder has no trained weights yet: open the builder's **Train it** "
+            "link, train it on the Training page, then come back here (its checkpoint appears in the sidebar).",
+            icon=":material/model_training:")
+    st.stop()
 st.caption("What each layer responds to in a real image: early layers find edges and colours, deeper layers "
            "combine them over ever larger receptive fields.")
 

@@ -327,3 +327,30 @@ def test_every_invalid_text_raises_the_one_error(text, shape):
         describe(text, shape)
     except BuilderError as exc:
         assert str(exc) and "\n" not in str(exc)
+
+
+def test_same_text_same_weights_names():
+    text = "conv(8,3) bn relu residual(8) inception(2,2,2,2,2,2) separable(4,K=5) lrn gap fc(10)"
+    first = cnnviz.build("custom", layers=text, in_channels=3, input_size=16)
+    second = cnnviz.build("custom", layers=text, in_channels=3, input_size=16)
+    second.load_state_dict(first.state_dict(), strict=True)
+    x = torch.randn(2, 3, 16, 16)
+    assert torch.equal(first.eval()(x), second.eval()(x))
+
+
+def test_training_needs_class_scores():
+    from cnnviz.analysis import ConfigError
+    from cnnviz.train import TrainingRun
+
+    with pytest.raises(ConfigError, match="output is 28 x 28 x 10 maps, but training needs one score per class: "
+                                          "end it with fc\\(10\\)"):
+        TrainingRun(model="custom", settings={"layers": "conv(10,5,padding=same)"}, device="cpu").run()
+
+
+def test_astronomical_layers_are_refused_not_crashed():
+    d = describe("fc(1000000)", (1_000_000, 1_000_000, 1_000))
+    assert "more than any computer holds" in str(d.error) and d.rows[-1].index == 0
+    d = describe("conv(100000,9000)", (1_000_000, 9_000, 9_000))
+    assert "more than any computer holds" in str(d.error)
+    d = describe("conv(1000,3,padding=same) fc(1000000)", (3, 100_000, 100_000))  # 1e19 weights in the fc
+    assert d.error is not None and d.error.layer_index == 1

@@ -190,8 +190,13 @@ class TrainingRun(Job):
         # the budget is checked on the meta-device analysis, before any resize or weight is allocated
         optimizer = "adam" if cfg.optimizer == "adam" else ("sgd_momentum" if cfg.momentum else "sgd")
         try:
-            guard.check_model(cfg.model, settings, purpose="training", batch_size=cfg.batch_size,
-                              optimizer=optimizer)
+            report = guard.check_model(cfg.model, settings, purpose="training", batch_size=cfg.batch_size,
+                                       optimizer=optimizer)
+            out = tuple(report.output_shape)
+            if out != (data.num_classes,):  # a builder network may end anywhere; the loss needs class scores
+                shown = f"{out[1]} x {out[2]} x {out[0]} maps" if len(out) == 3 else f"{out[0]} values"
+                raise ConfigError(f"the network's output is {shown}, but training needs one score per class: "
+                                  f"end it with fc({data.num_classes})")
             if resize:
                 splits = {s: (F.interpolate(x, size=(h, h), mode="bilinear", antialias=True, align_corners=False),
                               y) for s, (x, y) in splits.items()}

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
-from urllib.parse import urlencode
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,81 +19,26 @@ import streamlit as st
 from cnnviz.analysis import human_bytes, human_count
 from cnnviz.builder import Description, RowInfo, describe
 from cnnviz.ui import charts
-from cnnviz.ui.explorer import rf_text
-from cnnviz.zoo.custom import LAYER_KINDS, LENET5_TEXT, REPEAT, BuilderError, LayerSpec, format_network, parse
+from cnnviz.ui.explorer import rf_text, short_bytes
+from cnnviz.ui.state import plain
+from cnnviz.zoo.custom import LAYER_KINDS, LENET5_TEXT, PRESETS, REPEAT, BuilderError, LayerSpec, format_network, parse
+from cnnviz.zoo_text import ZooText, zoo_text
 
 NET, C, H, W = "b_net", "b_c", "b_h", "b_w"
 LAST_OK = "_b_last_ok"  # the last text that could be read, shown while the text is being fixed
 NOTICE = "_b_notice"  # a table edit that could not be applied, said once
 ROWS_PER_PAGE = 12
-ROW_WIDTHS = (0.35, 1.5, 4.0, 2.3, 1.9)  # number, layer type, settings, output and parameters, actions
+ROW_WIDTHS = (0.45, 1.4, 4.4, 2.5, 1.6)  # number, layer type, settings, output and parameters, actions
 
 
-# -- starting networks ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Starter:
-    """A network to start from: its label, text and input (C, H, W)."""
-
-    label: str
-    text: str
-    input: tuple[int, int, int]
-
-
-_VGG11 = ("conv(64,3,padding=1) relu maxpool(2) conv(128,3,padding=1) relu maxpool(2) "
-          "2*(conv(256,3,padding=1) relu) maxpool(2) 2*(conv(512,3,padding=1) relu) maxpool(2) "
-          "2*(conv(512,3,padding=1) relu) maxpool(2) fc(4096) relu dropout(0.5) fc(4096) relu dropout(0.5) fc(1000)")
-STARTERS: dict[str, Starter] = {
-    "empty": Starter("Empty", "", (1, 32, 32)),
-    "lenet5": Starter("LeNet-5 (1998)", LENET5_TEXT, (1, 32, 32)),
-    "alexnet": Starter("AlexNet (torchvision's one-GPU version)",
-                       "conv(64,11,stride=4,padding=2) relu maxpool(3,stride=2) conv(192,5,padding=2) relu "
-                       "maxpool(3,stride=2) conv(384,3,padding=1) relu conv(256,3,padding=1) relu "
-                       "conv(256,3,padding=1) relu maxpool(3,stride=2) dropout(0.5) fc(4096) relu dropout(0.5) "
-                       "fc(4096) relu fc(1000)", (3, 224, 224)),
-    "vgg11": Starter("VGG-11", _VGG11, (3, 224, 224)),
-    "resnet_small": Starter("A small ResNet (CIFAR-sized, 3 stages)",
-                            "conv(16,3,padding=1,bias=false) bn relu 3*(residual(16)) residual(32,stride=2) "
-                            "2*(residual(32)) residual(64,stride=2) 2*(residual(64)) gap fc(10)", (3, 32, 32)),
-    "resnet18": Starter("ResNet-18",
-                        "conv(64,7,stride=2,padding=3,bias=false) bn relu maxpool(3,stride=2,padding=1) "
-                        "2*(residual(64)) residual(128,stride=2) residual(128) residual(256,stride=2) residual(256) "
-                        "residual(512,stride=2) residual(512) gap fc(1000)", (3, 224, 224)),
-    "mobilenet": Starter("A MobileNet-style net (MobileNet v1)",
-                         "conv(32,3,stride=2,padding=1,bias=false) bn relu separable(64) separable(128,stride=2) "
-                         "separable(128) separable(256,stride=2) separable(256) separable(512,stride=2) "
-                         "5*(separable(512)) separable(1024,stride=2) separable(1024) gap fc(1000)", (3, 224, 224)),
-}
-
-# Zoo models (at their default settings) that the grammar writes exactly: same layers, same numbers.
-ZOO_STARTERS = {"lenet5": "lenet5", "alexnet": "alexnet", "vgg11": "vgg11", "resnet18": "resnet18",
-                "mobilenet_v1": "mobilenet"}
-# Why the others cannot be written, by family: the grammar has no such layer or connection.
-CANNOT = {
-    "lenet": "its variant is not the 1998 network the grammar writes (only the default LeNet-5 is)",
-    "alexnet": "the two-GPU split and ZFNet's settings are not in the grammar (only torchvision's AlexNet is)",
-    "vgg": "only VGG-11 is written out here; the others differ only in how many 3x3 convs each stage has, "
-           "so start from VGG-11 and add them",
-    "nin": "its mlpconv layers end in a global pool of the class maps, which the grammar does not have",
-    "inception": "its stem, auxiliary classifiers and batch-normed convs are not the grammar's inception module",
-    "resnet": "the CIFAR ResNets use zero-padding shortcuts (option A) and the deeper ones blocks the grammar "
-              "has but not with these exact strides; ResNet-18 can be opened",
-    "densenet": "dense connections (every layer sees all earlier outputs) are not in the grammar",
-    "mobile": "inverted residuals, squeeze-excitation and hard-swish are not in the grammar (MobileNet v1 is)",
-    "simple": "its layers are not written in the grammar",
-}
-
-
-def open_in_builder_query(zoo_name: str) -> dict[str, str] | None:
-    """The builder's URL query that opens zoo model ``zoo_name`` (default settings), or None."""
-    key = ZOO_STARTERS.get(zoo_name)
-    if key is None:
-        return None
-    return query_for(STARTERS[key].text, STARTERS[key].input)
-
-
-def cannot_open_reason(zoo_name: str, family: str) -> str:
-    """Why zoo model ``zoo_name`` of ``family`` cannot be written in the builder's grammar."""
-    return CANNOT.get(family, "it uses layers or connections the grammar does not have")
+# -- starting networks and the explorer's way in ---------------------------------------------------
+@st.cache_data(max_entries=128, show_spinner=False)
+def zoo_network(zoo_name: str, settings: tuple[tuple[str, Any], ...]) -> ZooText | str:
+    """Zoo model ``zoo_name`` with ``settings`` written in the grammar, or why it cannot be (cached)."""
+    try:
+        return zoo_text(zoo_name, dict(settings))
+    except BuilderError as exc:
+        return str(exc)
 
 
 def query_for(text: str, shape: Sequence[int]) -> dict[str, str]:
@@ -103,15 +46,7 @@ def query_for(text: str, shape: Sequence[int]) -> dict[str, str]:
     return {NET: text, C: str(c), H: str(h), W: str(w)}
 
 
-# -- plain text ------------------------------------------------------------------------------------
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&^=])")
-
-
-def plain(text: str) -> str:
-    """``text`` with every Markdown character escaped, so a link's text is shown as written, never rendered."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
-
-
+# -- the error's place ----------------------------------------------------------------------------
 def caret(text: str, position: int, width: int = 100) -> str:
     """The line of ``text`` around ``position`` with a ``^`` under that character (for a code block)."""
     start = text.rfind("\n", 0, position) + 1
@@ -288,13 +223,13 @@ def _arg_widget(spec: LayerSpec, arg: Any, key: str, on_change: Callable[..., No
         st.checkbox(arg.name, value=bool(value), **common)
     elif arg.type == "float":
         st.number_input(arg.name, min_value=float(arg.min), max_value=float(arg.max), value=float(value),
-                        step=0.05, format="%.3g", width=110, **common)
+                        step=0.05, format="%.3g", width=95, **common)
     elif arg.type == "int" or (arg.type == "size" and isinstance(value, int)):
         st.number_input(arg.name, min_value=int(arg.min), max_value=int(arg.max), value=int(value), step=1,
-                        width=110, **common)
+                        width=95, **common)
     else:  # a padding (a number or same), or a size written AxB
         shown = f"{value[0]}x{value[1]}" if isinstance(value, tuple) else str(value)
-        st.text_input(arg.name, value=shown, width=110, **common)
+        st.text_input(arg.name, value=shown, width=95, **common)
 
 
 def entry_numbers(rows: Sequence[RowInfo], top: int) -> tuple[str, str, str, str | None]:
@@ -420,7 +355,7 @@ def totals(desc: Description) -> list[tuple[str, str, str]]:
     return [
         ("Parameters", f"{desc.params:,}", f"{human_count(desc.params)} weights and biases"),
         ("MACs", human_count(desc.macs or 0), f"{desc.macs or 0:,} multiply-accumulates for one image"),
-        ("Activations", human_bytes(desc.activation_bytes or 0),
+        ("Activations", short_bytes(desc.activation_bytes or 0),
          f"{desc.activation_bytes or 0:,} bytes: every layer's output for one image"),
         ("Output", charts.shape_text(desc.output_shape or ()), f"Input {charts.shape_text(desc.input_shape)}"),
         ("Receptive field", f"{rf_text(rf['size'])} px" if isinstance(rf["size"], (int, list, tuple)) else
@@ -457,10 +392,6 @@ def compare_query(text: str, shape: Sequence[int], other: str = "lenet5") -> dic
 def inside_query(text: str, shape: Sequence[int]) -> dict[str, str]:
     """The Seeing inside page's query: this network, with the weights it was trained with on the Training page."""
     return {"in_model": "custom", "in_layers": text}
-
-
-def url(path: str, query: dict[str, str]) -> str:
-    return f"{path}?{urlencode(query)}"
 
 
 # -- challenges ------------------------------------------------------------------------------------
@@ -626,24 +557,13 @@ def show_export(text: str, desc: Description) -> None:
 
 
 # -- from the explorer -----------------------------------------------------------------------------
-def open_in_builder(zoo_name: str, family: str, values: dict[str, Any], changed: dict[str, Any]) -> None:
-    """The explorer's way into the builder: a link with the network's text, or why there is none.
-
-    ``values`` are the model's settings, ``changed`` those that differ from its defaults.
-    """
+def open_in_builder(zoo_name: str, changed: dict[str, Any]) -> None:
+    """The explorer's way into the builder: a link with the configured model's text, or why there is none."""
     from cnnviz.ui.home import COURSE, link
 
     page = next(p for pages in COURSE.values() for p in pages if p.stem == "builder")
-    if zoo_name == "custom":  # a builder network opened in the explorer goes back as it is
-        side = values["input_size"]
-        link(page, "Open it in the network builder",
-             **query_for(values["layers"], (values["in_channels"], side, side)))
+    written = zoo_network(zoo_name, tuple(sorted(changed.items())))
+    if isinstance(written, str):
+        st.caption(plain(written.replace("builder's grammar", "network builder's grammar")))
         return
-    query = open_in_builder_query(zoo_name)
-    if query is not None and not changed:
-        link(page, f"Open {zoo_name} in the network builder", **query)
-    elif query is not None:
-        st.caption(f"The network builder writes {zoo_name} at its default settings: reset the settings to open "
-                   "it there.")
-    else:
-        st.caption(f"{zoo_name} cannot be opened in the network builder: {cannot_open_reason(zoo_name, family)}.")
+    link(page, f"Open {zoo_name} in the network builder", **query_for(written.text, written.input_size))

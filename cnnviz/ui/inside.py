@@ -27,11 +27,11 @@ from cnnviz.inspect.activations import activations, channel_stats, mosaic, predi
 from cnnviz.ui.charts import rf_chart, shape_text
 from cnnviz.ui.lenet import lenet_note
 from cnnviz.ui.model_settings import model_label
-from cnnviz.ui.state import chart_height, font_size, plain, url_number, url_select, url_toggle
+from cnnviz.ui.state import chart_height, font_size, plain, url_number, url_select, url_text_area, url_toggle
 from cnnviz.ui.uploads import uploaded_image
 
 MODELS = ("lenet5", "tinyvgg", "alexnet", "vgg11", "vgg16", "nin", "googlenet", "resnet18", "resnet50",
-          "densenet121", "mobilenet_v2", "squeezenet1_1")
+          "densenet121", "mobilenet_v2", "squeezenet1_1", "custom")
 SOURCES = {"photo": "Photo", "mnist": "MNIST digit", "upload": "Upload", "draw": "Draw a digit"}
 SORTS = {"index": "channel number", "mean": "mean activation, largest first",
          "-mean": "mean activation, smallest first", "max": "largest value first"}
@@ -156,15 +156,32 @@ def stacks(channels: int, stride: int, relu: bool, ones: bool) -> tuple[erf_mod.
     return erf_mod.compare_stacks(channels, stride, relu, ones)
 
 
-def pick_model_and_weights(lecture: bool) -> tuple[str, weights.WeightsChoice, int, bool]:
+def custom_choices(options: list[weights.WeightsChoice]) -> list[weights.WeightsChoice]:
+    """A builder network (the text ``in_layers``, carried by the builder's link): the checkpoints of that network.
+
+    Random weights build the zoo's default text, so they are offered only for that text.
+    """
+    from cnnviz.zoo.custom import LENET5_TEXT
+
+    text = url_text_area("Network (text)", "in_layers", LENET5_TEXT,
+                         help="A network from the Network builder; train it on the Training page to look inside")
+    return [c for c in options if dict(c.settings).get("layers", LENET5_TEXT) == text
+            and (c.key != "random" or text == LENET5_TEXT)]
+
+
+def pick_model_and_weights(lecture: bool) -> tuple[str, weights.WeightsChoice | None, int, bool]:
     """Sidebar: model, weights (saying which are in use and how to get the others), input size.
 
-    Returns the model name, the weights, the input side (0: the weights' own) and whether the
-    user asked to download the weights.
+    Returns the model name, the weights (None: a builder network without trained weights yet),
+    the input side (0: the weights' own) and whether the user asked to download the weights.
     """
     name = url_select("Model", "in_model", MODELS, "lenet5", format_func=model_label,
                       help="LeNet-5 and TinyVGG take 28x28 grey digits; the others 224x224 colour photos.")
     options = weights.choices(name)
+    if name == "custom":
+        options = custom_choices(options)
+        if not options:
+            return name, None, 0, False
     by_key = {c.key: c for c in options}
     fit_choice("in_weights", list(by_key))
     usable = next(c.key for c in options if c.ready)  # random weights always are

@@ -46,11 +46,44 @@ from cnnviz.zoo.resnet import BasicBlock, Bottleneck, conv1x1
 
 LENET5_TEXT = "conv(6,5) tanh avgpool(2) conv(16,5) tanh avgpool(2) fc(120) tanh fc(84) tanh fc(10)"
 
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A network to start the builder from: its text and the input it is written for (C, H, W)."""
+
+    label: str
+    text: str
+    input_size: tuple[int, int, int]
+    num_classes: int
+
+
+# Each is the zoo network of the same name, layer for layer (a test checks the parameter counts),
+# except the small ResNet: ResNet-20's layout with projection shortcuts where the shape changes
+# (the CIFAR ResNets pad zeros instead, which the grammar does not write).
+PRESETS: dict[str, Preset] = {p.label: p for p in (
+    Preset("Empty", "", (1, 28, 28), 10),
+    Preset("LeNet-5 (1998)", LENET5_TEXT, (1, 32, 32), 10),
+    Preset("AlexNet", "conv(64,11,stride=4,padding=2) relu maxpool(3,stride=2) conv(192,5,padding=2) relu "
+           "maxpool(3,stride=2) conv(384,3,padding=1) relu conv(256,3,padding=1) relu conv(256,3,padding=1) relu "
+           "maxpool(3,stride=2) dropout fc(4096) relu dropout fc(4096) relu fc(1000)", (3, 224, 224), 1000),
+    Preset("VGG-11", "conv(64,3,padding=1) relu maxpool(2) conv(128,3,padding=1) relu maxpool(2) "
+           "2*(conv(256,3,padding=1) relu) maxpool(2) 2*(conv(512,3,padding=1) relu) maxpool(2) "
+           "2*(conv(512,3,padding=1) relu) maxpool(2) fc(4096) relu dropout fc(4096) relu dropout fc(1000)",
+           (3, 224, 224), 1000),
+    Preset("A small ResNet", "conv(16,3,padding=1,bias=false) bn relu 3*(residual(16)) residual(32,stride=2) "
+           "2*(residual(32)) residual(64,stride=2) 2*(residual(64)) gap fc(10)", (3, 32, 32), 10),
+    Preset("A MobileNet-style net", "conv(32,3,stride=2,padding=1,bias=false) bn relu separable(64) "
+           "separable(128,stride=2) separable(128) separable(256,stride=2) separable(256) separable(512,stride=2) "
+           "5*(separable(512)) separable(1024,stride=2) separable(1024) gap fc(1000)", (3, 224, 224), 1000),
+)}
+
 MAX_TEXT = 20_000  # characters of a network's text
 MAX_REPEAT = 100  # the N of N*( ... )
 MAX_LAYERS = 1_000  # layers once every repetition is expanded
 MAX_NESTING = 4  # N*( M*( ... ) ) levels
 MAX_VALUE = 1_000_000  # any whole number in the text
+MAX_LAYER_PARAMS = 10**15  # a layer's parameters, even on the meta device (its tensors' sizes must fit in int64)
 
 
 class BuilderError(ConfigError):
@@ -723,6 +756,9 @@ def walk(layers: Sequence[LayerSpec], input_size: Sequence[int], *, text: str | 
     for index, (top, spec) in enumerate(expand(layers)):
         try:
             out, params, formula, note = _step(spec, shape)
+            if params > MAX_LAYER_PARAMS:
+                raise _Impossible(f"{params:,} parameters, more than any computer holds (at most "
+                                  f"{MAX_LAYER_PARAMS:,} per layer)")
         except _Impossible as exc:
             err = BuilderError(f"{_layer_name(spec, index)}{_spec_where(spec, text)}: {exc}",
                                position=spec.span[0] if text is not None else None, layer_index=index,
@@ -886,18 +922,11 @@ def build_network(layers: Sequence[LayerSpec] | str, input_size: Sequence[int] =
             part[own] = _module(step.spec, step.input_shape)
         else:
             key = (step.index, step.spec, step.input_shape)
-            if key not in reuse:
-                reuse[key] = _module(step.spec, step.input_shape)
-            part[own] = reuse[key]
+            module = reuse.get(key)  # get + setdefault: safe while another thread clears the dict
+            part[own] = module if module is not None else reuse.setdefault(key, _module(step.spec, step.input_shape))
         names.append(f"{prefix}.{own}")
         rows.append(tuple(names))
     return CustomNet(features, head, rows, format_network(specs))
-
-
-def output_shape(layers: Sequence[LayerSpec], input_size: Sequence[int]) -> tuple[int, ...]:
-    """The network's output shape (C, H, W) or (N,); raises :class:`BuilderError` if a layer is impossible."""
-    steps, _ = walk(layers, input_size)
-    return steps[-1].output_shape if steps else _input_shape(input_size)
 
 
 # --------------------------------------------------------------------------- the zoo entry

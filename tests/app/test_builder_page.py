@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 import cnnviz
@@ -114,21 +113,10 @@ def test_hostile_link_text_is_shown_as_plain_text() -> None:
     assert not at.exception
 
 
-@pytest.mark.parametrize("zoo_name", sorted(b.ZOO_STARTERS))
-def test_open_in_builder_texts_are_the_zoo_networks(zoo_name: str) -> None:
-    """Every zoo model the explorer opens in the builder has the same parameters and output as the zoo's."""
-    query = b.open_in_builder_query(zoo_name)
-    assert query is not None
-    zoo = cnnviz.summarize(zoo_name)
-    desc = b.describe(query[b.NET], (int(query[b.C]), int(query[b.H]), int(query[b.W])))
-    assert desc.ok, desc.error
-    assert (desc.params, desc.macs, desc.output_shape) == (zoo.totals.params, zoo.totals.macs, zoo.output_shape)
-
-
 def test_start_from_replaces_the_network() -> None:
     at = _page()
-    at.selectbox(key="b_start").set_value("vgg11").run()
-    assert _text(at) == b.STARTERS["vgg11"].text
+    at.selectbox(key="b_start").set_value("VGG-11").run()
+    assert _text(at) == b.PRESETS["VGG-11"].text
     assert _metric(at, "Parameters") == "132,863,336" and at.number_input(key=b.H).value == 224
 
 
@@ -155,7 +143,7 @@ def test_the_explorer_opens_writable_models_and_says_why_not_for_the_others() ->
     shown = [str(p.proto) for p in at.get("page_link")] + [m.value for m in at.markdown]
     assert any("Open vgg11 in the network builder" in s for s in shown), shown
     at = open_page(str(ROOT / "pages" / "explorer.py"), 120, ex_model="densenet121")
-    assert any("cannot be opened in the network builder: dense connections" in c.value for c in at.caption)
+    assert any("cannot be written in the network builder" in c.value for c in at.caption)
 
 
 def _check(at: AppTest) -> AppTest:
@@ -199,3 +187,10 @@ def test_a_training_challenge_trains_only_a_network_that_meets_the_other_conditi
     assert run.config.model == "custom" and run.config.dataset == "mnist"
     run.stop()
     assert run.wait(120)
+
+
+def test_see_inside_asks_to_train_a_network_without_weights() -> None:
+    text = "conv(4,3) relu maxpool(2) fc(10)"
+    at = open_page(str(ROOT / "pages" / "inside.py"), 120, **b.inside_query(text, (1, 28, 28)))
+    assert at.text_area(key="in_layers").value == text
+    assert any("has no trained weights yet" in i.value for i in at.info)
