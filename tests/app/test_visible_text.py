@@ -113,6 +113,8 @@ PAGE_VIEWS = [
                                              "Activations & softmax", "Dropout, BN, LRN, FC")],
     *[("explorer", {"ex_tab": t}) for t in ("Network", "Layer table", "Charts", "Export")],
     ("explorer", {"ex_model": "convpool"}), ("explorer", {"ex_model": "resnet50", "ex_tab": "Layer table"}),
+    *[("builder", {"b_tab": t}) for t in ("Every layer's numbers", "Drawing", "Train, compare, export")],
+    ("builder", {"b_ch": "fix-broken"}), ("builder", {"b_net": "conv(6,5) relu conv(16,40)"}),
     *[("compare", {"cmp_tab": t}) for t in ("Cumulative MACs", "Parameters per stage", "Receptive field growth")],
     *[("inside", {"in_tab": t}) for t in ("Activation maps", "Filters", "Receptive field", "Grad-CAM")],
     *[("training", {"tr_part": p}) for p in ("Train", "Data", "Experiments")],
