@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Sequence
 
 from cnnviz.analysis.depth import is_weight_layer
 from cnnviz.analysis.report import LayerRow, Report
@@ -30,6 +29,7 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reshape and dropout", ("flatten", "dropout", "view", "reshape", "identity", "shuffle", "transpose",
                              "permute")),
 )
+KIND_ORDER = tuple(kind for kind, _ in KINDS) + ("other",)
 MERGES = frozenset({"add", "sub", "mul", "cat", "stack"})
 # Layer groups whose role has a name in the course.
 GLOSSARY = {
@@ -67,14 +67,13 @@ class KindTotals:
 
 
 def by_kind(report: Report) -> dict[str, KindTotals]:
-    """Totals per layer kind, in the order of :data:`KINDS` (kinds the network does not run are left out)."""
+    """Totals per layer kind, in the order of :data:`KIND_ORDER` (kinds the network does not run are left out)."""
     rows: dict[str, list[LayerRow]] = defaultdict(list)
     for r in report.layers:
         rows[layer_kind(r)].append(r)
-    order = [k for k, _ in KINDS] + ["other"]
     return {k: KindTotals(k, len(rows[k]), sum(r.params for r in rows[k]),
                           None if any(r.macs is None for r in rows[k]) else sum(r.macs or 0 for r in rows[k]))
-            for k in order if rows[k]}
+            for k in KIND_ORDER if rows[k]}
 
 
 def matched_pairs(a: Report, b: Report) -> list[tuple[LayerRow, LayerRow]]:
@@ -148,10 +147,9 @@ class KindChange:
 
 
 def kind_changes(ref: Report, other: Report) -> list[KindChange]:
-    """Both networks' totals per layer kind, in the order of :data:`KINDS`."""
+    """Both networks' totals per layer kind, in the order of :data:`KIND_ORDER`."""
     a, b = by_kind(ref), by_kind(other)
-    order = [k for k, _ in KINDS] + ["other"]
-    return [KindChange(k, a.get(k), b.get(k)) for k in order if k in a or k in b]
+    return [KindChange(k, a.get(k), b.get(k)) for k in KIND_ORDER if k in a or k in b]
 
 
 def same_structure(a: Report, b: Report) -> bool:
@@ -159,5 +157,5 @@ def same_structure(a: Report, b: Report) -> bool:
     return shared_structure(a, b) >= SAME_STRUCTURE
 
 
-__all__ = ["Group", "KindChange", "KindTotals", "by_kind", "kind_changes", "layer_kind", "matched_pairs", "only_in",
+__all__ = ["KIND_ORDER", "Group", "KindChange", "KindTotals", "by_kind", "kind_changes", "layer_kind", "matched_pairs", "only_in",
            "resized", "same_structure", "shared_structure"]

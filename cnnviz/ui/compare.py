@@ -109,8 +109,7 @@ def kind_text(totals: engine.KindTotals | None) -> str:
 def kind_table(models: Sequence[Configured]) -> pd.DataFrame:
     """One column per model, one row per layer kind (convolution, fully connected, pooling, ...)."""
     kinds = [engine.by_kind(m.report) for m in models]
-    order = [k for k, _ in engine.KINDS] + ["other"]
-    present = [k for k in order if any(k in ks for ks in kinds)]
+    present = [k for k in engine.KIND_ORDER if any(k in ks for ks in kinds)]
     return pd.DataFrame({m.label: [kind_text(ks.get(k)) for k in present] for m, ks in zip(models, kinds)},
                         index=present)
 
