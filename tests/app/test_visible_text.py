@@ -115,6 +115,7 @@ PAGE_VIEWS = [
     ("explorer", {"ex_model": "convpool"}), ("explorer", {"ex_model": "resnet50", "ex_tab": "Layer table"}),
     *[("compare", {"cmp_tab": t}) for t in ("Cumulative MACs", "Parameters per stage", "Receptive field growth")],
     *[("inside", {"in_tab": t}) for t in ("Activation maps", "Filters", "Receptive field", "Grad-CAM")],
+    ("inside", {"in_model": "resnet18"}),
     *[("training", {"tr_part": p}) for p in ("Train", "Data", "Experiments")],
     *[("augment", {"ag_sec": s}) for s in ("One method", "Pipeline", "PCA colour", "With vs without")],
     *[("transfer", {"tl_sec": s}) for s in ("Transfer learning", "Features off the shelf", "Ensembles",
