@@ -96,12 +96,14 @@ def _imagenet_state(name: str, download: bool) -> dict[str, torch.Tensor]:
     assert w is not None and path is not None
     if not path.exists():
         if not download:
-            raise ConfigError(f"torchvision's ImageNet weights for {name} are not on this machine ({path}).")
+            raise ConfigError(f"torchvision's ImageNet weights for {name} are not on this machine.")
         try:
             torch.hub.load_state_dict_from_url(w.url, progress=False, check_hash=True)
         except Exception as exc:  # noqa: BLE001 - no internet, a proxy, a full disk: all say the same
-            raise ConfigError(f"could not download {w.url} ({type(exc).__name__}: {str(exc)[:120]}). "
-                              f"Without internet, copy the file to {path}.") from None
+            # the library's message names folders and addresses: a student reads this one
+            raise ConfigError(f"could not download {name}'s ImageNet weights (no internet, or the download "
+                              f"failed: {type(exc).__name__}). Without internet, ask the person who runs the "
+                              "server to add them.") from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - a cut-short or foreign file
@@ -118,9 +120,10 @@ def _imagenet_note(name: str) -> str:
     path = imagenet_file(name)
     size = f"{w.meta.get('_file_size', 0):.0f} MB" if w is not None else ""
     if path is not None and path.exists():
-        return f"torchvision's ImageNet-1k weights ({path.name}), from this machine's torch hub cache."
+        return "torchvision's ImageNet-1k weights, stored on this machine."
+    # no file name or folder: a student reads this (the README tells the operator where the files go)
     return (f"torchvision's ImageNet-1k weights: not on this machine. Press 'Download' ({size}, needs "
-            f"internet), or copy {Path(w.url).name if w else 'the file'} into {path.parent if path else 'the hub cache'}.")
+            "internet), or ask the person who runs the server to add them.")
 
 
 # -- trained in this app: the offline demo and the Training page's checkpoints ---------------------

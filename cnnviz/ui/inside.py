@@ -197,7 +197,7 @@ def pick_model_and_weights(lecture: bool) -> tuple[str, weights.WeightsChoice | 
     else:
         st.warning(f"**Not in use yet: {choice.label}**: {choice.note}", icon=":material/cloud_download:")
         download = st.button("Download", key="in_download", icon=":material/download:",
-                             help="Fetch the file into the torch hub cache (needs internet).")
+                             help="Fetch the weights from PyTorch's site onto this machine (needs internet).")
     others = [c for c in options if c.key != key]
     with st.expander("Other weights for this model" if others else "More weights", expanded=False):
         for c in others:

@@ -183,7 +183,7 @@ def _transfer_settings() -> dict[str, Any]:
             "Pretrained network", "tl_src", sources, "here",
             format_func={"here": "trained here", "imagenet": "ResNet-18, ImageNet"}.get,
             help="trained here: a tiny VGG pretrained in this app on the dataset's other classes (once, then "
-                 "cached). ResNet-18, ImageNet: torchvision's weights, offered when they are in the torch hub cache.")
+                 "cached). ResNet-18, ImageNet: torchvision's weights, offered when they are on this server.")
         dataset = url_select("Dataset", "tl_ds", tuple(T.TASKS), "mnist", format_func=DATASET_NAMES.get)
     with c2:
         per_class = url_number("Target images per class", "tl_n", 3, 1, 100, 1,

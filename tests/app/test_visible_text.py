@@ -117,6 +117,7 @@ PAGE_VIEWS = [
     ("builder", {"b_ch": "fix-broken"}), ("builder", {"b_net": "conv(6,5) relu conv(16,40)"}),
     *[("compare", {"cmp_tab": t}) for t in ("Cumulative MACs", "Parameters per stage", "Receptive field growth")],
     *[("inside", {"in_tab": t}) for t in ("Activation maps", "Filters", "Receptive field", "Grad-CAM")],
+    ("inside", {"in_model": "resnet18"}),
     *[("training", {"tr_part": p}) for p in ("Train", "Data", "Experiments")],
     *[("augment", {"ag_sec": s}) for s in ("One method", "Pipeline", "PCA colour", "With vs without")],
     *[("transfer", {"tl_sec": s}) for s in ("Transfer learning", "Features off the shelf", "Ensembles",

@@ -195,3 +195,13 @@ def test_human_line_does_not_strike_through_resnets_label(app_url: str, page: Pa
     line_y = line_box["y"] + line_box["height"] / 2
     assert box["y"] + box["height"] < line_y - 2, (box, line_box)  # the label sits wholly above the line
     screenshot(page, "home-timeline")
+
+
+def test_layer_lab_says_when_the_stride_does_not_fit(app_url: str, page: Page) -> None:
+    open_lab(page, app_url, "Conv & pool arithmetic", ll_h=7, ll_w=7, ll_f=3, ll_s=3, ll_pad="valid")
+    expect_metric(page, "Output volume", "2x2x10")
+    alert = page.locator('[data-testid="stAlertContentWarning"]')
+    expect(alert).to_contain_text("(7 - 3 + 2·0)/3 = 4/3 is not a whole number", timeout=30_000)
+    expect(alert).to_contain_text("never covered")
+    alert.scroll_into_view_if_needed()
+    screenshot(page, "layer-lab-stride-misfit")
