@@ -817,7 +817,7 @@ def _module(spec: LayerSpec, in_shape: tuple[int, ...]) -> nn.Module:
     if kind == "conv":
         k, d = _pair(g("K")), _pair(g("dilation"))
         pad = g("padding")
-        if pad == "same" and all((d[i] * (k[i] - 1)) % 2 == 0 for i in range(2)):
+        if pad == "same" and _pair(g("stride")) == (1, 1) and all((d[i] * (k[i] - 1)) % 2 == 0 for i in range(2)):
             pad = tuple(d[i] * (k[i] - 1) // 2 for i in range(2))  # odd kernels: the same padding as numbers
         return nn.Conv2d(in_shape[0], g("C"), k, _pair(g("stride")), pad if pad == "same" else _pair(pad), d,
                          groups=g("groups"), bias=g("bias"))
