@@ -953,8 +953,8 @@ def build_network(layers: Sequence[LayerSpec] | str, input_size: Sequence[int] =
     description=(
         "Your own network, written as text: layers separated by spaces (conv(C,K), maxpool(K), "
         "avgpool(K), gap, relu, tanh, sigmoid, leakyrelu, bn, dropout(p), lrn, flatten, fc(N), "
-        "softmax, residual(C), bottleneck(C), inception(...), separable(C), N*( ... )); see "
-        "`python -m cnnviz grammar`. Default: LeNet-5 (1998) as the course notes draw it, 61,706 parameters."
+        "softmax, residual(C), bottleneck(C), inception(...), separable(C), N*( ... )), as the network "
+        "builder writes it. Default: LeNet-5 (1998) as the course notes draw it, 61,706 parameters."
     ),
     default_input=(1, 32, 32),
     num_classes=10,
