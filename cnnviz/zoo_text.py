@@ -9,6 +9,7 @@ shortcuts, batch norm with another epsilon...) is a :class:`BuilderError` saying
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,15 +67,14 @@ def _leaf(module: nn.Module) -> LayerSpec | None:
         return _spec("conv", C=module.out_channels, K=_size(module.kernel_size), stride=_size(module.stride),
                      padding=pad, dilation=_size(module.dilation), groups=module.groups, bias=module.bias is not None)
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
-        if module.ceil_mode:
-            raise _Cannot("pooling that rounds up (ceil_mode)")
         if isinstance(module, nn.MaxPool2d) and _size(module.dilation) != 1:
             raise _Cannot("dilated pooling")
         if isinstance(module, nn.AvgPool2d) and (not module.count_include_pad or module.divisor_override):
             raise _Cannot("average pooling that leaves the padding out")
         k = _size(module.kernel_size)
         return _spec("maxpool" if isinstance(module, nn.MaxPool2d) else "avgpool", K=k,
-                     stride=_size(module.stride or module.kernel_size), padding=_size(module.padding))
+                     stride=_size(module.stride or module.kernel_size), padding=_size(module.padding),
+                     ceil=bool(module.ceil_mode))
     if isinstance(module, nn.Linear):
         return _spec("fc", N=module.out_features, bias=module.bias is not None)
     if isinstance(module, (nn.BatchNorm2d, nn.BatchNorm1d)):
@@ -85,9 +85,9 @@ def _leaf(module: nn.Module) -> LayerSpec | None:
     if isinstance(module, nn.Dropout):
         return None if module.p == 0 else _spec("dropout", p=float(module.p))
     if isinstance(module, nn.LocalResponseNorm):
-        if (module.alpha, module.beta, module.k) != (1e-4, 0.75, 2.0):
-            raise _Cannot(f"LRN with alpha {module.alpha:g}, beta {module.beta:g}, k {module.k:g} (the grammar's "
-                          "lrn is AlexNet's 1e-4, 0.75, 2)")
+        if not (math.isclose(module.alpha, 1e-4 * module.size) and module.beta == 0.75 and module.k == 2.0):
+            raise _Cannot(f"LRN with alpha {module.alpha / module.size:g} per term, beta {module.beta:g}, k "
+                          f"{module.k:g} (the grammar's lrn is AlexNet's 1e-4, 0.75, 2)")
         return _spec("lrn", size=module.size)
     if isinstance(module, nn.LeakyReLU):
         return _spec("leakyrelu", slope=float(module.negative_slope))

@@ -5,7 +5,6 @@ from cnnviz.ui import builder as b
 from cnnviz.ui.home import COURSE, link
 from cnnviz.ui.state import chart_height, font_size, plain, url_number, url_text_area
 
-lecture = bool(st.session_state.get("lecture"))
 PAGES = {p.stem: p for section in COURSE.values() for p in section}
 
 st.title("Network builder")
@@ -25,14 +24,12 @@ with st.expander("Challenges", icon=":material/flag:",
         b.challenge_panel(challenge)
 
 
-
 @st.fragment
 def builder() -> None:
     """The network: input, text, table, numbers, drawing and links (an edit reruns only this part)."""
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.selectbox("Start from", list(b.PRESETS), index=None, key="b_start", placeholder="Choose a network",
-                     on_change=start_from,
-                     width=300, help="Replaces the network below with one of the course's")
+                     on_change=start_from, width=300, help="Replaces the network below with one of the course's")
         c = url_number("Input channels", b.C, 1, 1, 4096, width=130)
         h = url_number("Input height", b.H, 32, 1, 4096, width=130)
         w = url_number("Input width", b.W, 32, 1, 4096, width=130)
@@ -89,11 +86,11 @@ def use_it(text: str, shape: tuple[int, int, int], desc: b.Description) -> None:
         return
     with st.container(horizontal=True):
         train = b.train_query(text, shape)
-        if train is not None and desc.output_shape == (10,):
+        if train is not None and desc.output_shape == (10,) and shape[1] == shape[2]:
             link(PAGES["training"], "Train it", **train)
         else:
-            st.caption("Train it: the bundled data sets are grey or colour images of 10 classes; end the network "
-                       "with fc(10) on a 1- or 3-channel input to train it.")
+            st.caption("Train it: the bundled data sets are square grey or colour images of 10 classes; end the "
+                       "network with fc(10) on a square 1- or 3-channel input to train it.")
         if shape[1] == shape[2]:
             link(PAGES["compare"], "Compare with LeNet-5", **b.compare_query(text, shape))
         link(PAGES["inside"], "See inside", **b.inside_query(text, shape))

@@ -68,6 +68,14 @@ def test_blocks_are_torchvisions():
     assert model.features.residual2.state_dict().keys() == tv.state_dict().keys()
 
 
+def test_ceil_pooling_is_pytorchs():
+    # GoogLeNet's first pooling: 112 -> 56 with ceil_mode (55 without); a last window must start inside
+    steps, _ = walk(parse("maxpool(3,stride=2,ceil=true) maxpool(3,stride=2) maxpool(2,ceil=true)"), (1, 112, 112))
+    assert [s.output_shape[1] for s in steps] == [56, 27, 14]
+    steps, _ = walk(parse("maxpool(2,stride=2,padding=1,ceil=true)"), (1, 5, 5))
+    assert steps[0].output_shape[1] == nn.MaxPool2d(2, 2, 1, ceil_mode=True)(torch.zeros(1, 1, 5, 5)).shape[-1]
+
+
 def test_inception_3a_and_separable():
     # GoogLeNet's inception (3a) on 28x28x192 with the paper's 5x5 convs: 256 channels
     steps, _ = walk(parse("inception(64,96,128,16,32,32) separable(64,stride=2)"), (192, 28, 28))
@@ -87,6 +95,7 @@ def test_inception_3a_and_separable():
     ("3 * ( conv(64,3,padding=same) relu ) maxpool(2)", "3*(conv(64,3,padding=same) relu) maxpool(2)"),
     ("separable(32,stride=2) dropout(.25) leakyrelu(0.2) lrn", "separable(32,stride=2) dropout(0.25) leakyrelu(0.2) lrn"),
     ("fc(10,bias=false) softmax", "fc(10,bias=false) softmax"),
+    ("maxpool(3, stride=2, ceil=true)", "maxpool(3,stride=2,ceil=true)"),
     ("", ""),
 ])
 def test_canonical_text(text, canonical):

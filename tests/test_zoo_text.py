@@ -9,11 +9,14 @@ from cnnviz.zoo.custom import LENET5_TEXT, PRESETS, BuilderError
 from cnnviz.zoo_text import zoo_text
 
 
-@pytest.mark.parametrize("name", ["lenet5", "alexnet", "vgg11_bn", "resnet18", "resnet50", "mobilenet_v1", "mlp",
-                                  "tinyvgg"])
-def test_the_text_builds_the_same_network(name):
-    z = zoo_text(name)
-    report = cnnviz.summarize(name)
+@pytest.mark.parametrize("name,settings", [
+    ("lenet5", {}), ("alexnet", {}), ("alexnet_paper", {}), ("zfnet", {}), ("vgg11_bn", {}), ("resnet18", {}),
+    ("resnet50", {}), ("mobilenet_v1", {}), ("nin", {}), ("mlp", {}), ("tinyvgg", {}),
+    ("googlenet", {"batch_norm": False, "branch_5x5": "5x5"}),  # the paper's GoogLeNet
+])
+def test_the_text_builds_the_same_network(name, settings):
+    z = zoo_text(name, settings)
+    report = cnnviz.summarize(name, **settings)
     d = describe(z.text, z.input_size)
     assert d.ok and d.params == report.totals.params and d.output_shape == report.output_shape
     assert d.macs == report.totals.macs
@@ -39,7 +42,7 @@ def format_vgg11() -> str:
     ("resnet20", {}, "shortcut pads zeros (option A"),
     ("googlenet", {}, "batch norm with eps 0.001 at conv1.bn"),
     ("densenet121", {}, "_DenseBlock's cat"),
-    ("squeezenet1_0", {}, "pooling that rounds up (ceil_mode) at features.2"),
+    ("squeezenet1_0", {}, "Fire's cat (not a layer of the grammar) at features.3"),
     ("lenet5", {"variant": "paper"}, "at features.act1"),
 ])
 def test_what_cannot_be_written_says_why(name, settings, reason):

@@ -431,7 +431,8 @@ def pick_challenge() -> Any:
 
 
 def verdict_table(verdict: Any) -> pd.DataFrame:
-    return pd.DataFrame({"": ["✅" if c.ok else "⏳" if c.ok is None else "❌" for c in verdict.criteria],
+    return pd.DataFrame({"result": ["met" if c.ok else "after training" if c.ok is None else "not met"
+                                    for c in verdict.criteria],
                          "condition": [c.label for c in verdict.criteria],
                          "target": [c.target for c in verdict.criteria],
                          "your network": [c.measured for c in verdict.criteria]})
@@ -447,7 +448,7 @@ def show_verdict(verdict: Any) -> None:
     elif verdict.needs_training:
         st.info("The other conditions are checked; the accuracy needs a training run.")
     else:
-        st.warning("Not there yet: the rows marked ❌ miss the target.")
+        st.warning("Not there yet: the conditions marked 'not met' miss the target.")
 
 
 def challenge_panel(challenge: Any) -> None:

@@ -161,11 +161,13 @@ LAYER_KINDS: dict[str, LayerKind] = {k.name: k for k in (
         Arg("K", "size", None, f"Window size: {_SIZE_HELP}", min=1, max=10_000),
         Arg("stride", "size", "K", "Step between windows (default: K, windows do not overlap)", min=1, max=10_000),
         Arg("padding", "size", 0, "Padding on each side (at most half the window)", max=10_000),
+        Arg("ceil", "bool", False, "Round the output size up: a last, partial window (Caffe's rule, GoogLeNet's)"),
     ), positional=1),
     LayerKind("avgpool", "Average pooling: the mean of each K x K window (padding counts as zeros).", (
         Arg("K", "size", None, f"Window size: {_SIZE_HELP}", min=1, max=10_000),
         Arg("stride", "size", "K", "Step between windows (default: K, windows do not overlap)", min=1, max=10_000),
         Arg("padding", "size", 0, "Padding on each side (at most half the window)", max=10_000),
+        Arg("ceil", "bool", False, "Round the output size up: a last, partial window (Caffe's rule, GoogLeNet's)"),
     ), positional=1),
     LayerKind("gap", "Global average pooling and flatten: one value per channel."),
     LayerKind("relu", "ReLU: max(0, x)."),
@@ -634,6 +636,13 @@ def _window_out(kind: str, hw: tuple[int, int], k: tuple[int, int], s: tuple[int
     return ((padded[0] - eff[0]) // s[0] + 1, (padded[1] - eff[1]) // s[1] + 1)
 
 
+def _ceil_out(size: int, k: int, s: int, p: int) -> int:
+    """PyTorch's pooling output with ``ceil_mode``: round up, but the last window must start
+    inside the input or its left padding."""
+    out = -(-(size + 2 * p - k) // s) + 1
+    return out - 1 if (out - 1) * s >= size + p else out
+
+
 def _step(spec: LayerSpec, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, str, str]:
     """(output shape, parameters, formula, note) of one layer on ``shape``; raises :class:`_Impossible`."""
     kind = spec.kind
@@ -664,7 +673,13 @@ def _step(spec: LayerSpec, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int
         if p[0] * 2 > k[0] or p[1] * 2 > k[1]:
             raise _Impossible(f"padding {_size(p) if p[0] != p[1] else p[0]} is more than half the window "
                               f"{_size(k) if k[0] != k[1] else k[0]}")
-        return (c, *_window_out(kind, (h, w), k, s, p)), 0, "no parameters", ""
+        if not g("ceil"):
+            return (c, *_window_out(kind, (h, w), k, s, p)), 0, "no parameters", ""
+        # rounding up lets the last window hang over the edge: only an empty output is impossible
+        out = tuple(_ceil_out((h, w)[i], k[i], s[i], p[i]) for i in range(2))
+        if min(out) < 1:
+            _window_out(kind, (h, w), k, s, p)  # raises the message for a window larger than the input
+        return (c, *out), 0, "no parameters", ""
     if kind == "gap":
         c, h, w = _spatial(shape, kind)
         return (c,), 0, "no parameters", f"averages each {h}x{w} map: {c:,} values"
@@ -817,14 +832,14 @@ def _module(spec: LayerSpec, in_shape: tuple[int, ...]) -> nn.Module:
     if kind == "conv":
         k, d = _pair(g("K")), _pair(g("dilation"))
         pad = g("padding")
-        if pad == "same" and all((d[i] * (k[i] - 1)) % 2 == 0 for i in range(2)):
+        if pad == "same" and _pair(g("stride")) == (1, 1) and all((d[i] * (k[i] - 1)) % 2 == 0 for i in range(2)):
             pad = tuple(d[i] * (k[i] - 1) // 2 for i in range(2))  # odd kernels: the same padding as numbers
         return nn.Conv2d(in_shape[0], g("C"), k, _pair(g("stride")), pad if pad == "same" else _pair(pad), d,
                          groups=g("groups"), bias=g("bias"))
     if kind == "maxpool":
-        return nn.MaxPool2d(_pair(g("K")), _pair(g("stride")), _pair(g("padding")))
+        return nn.MaxPool2d(_pair(g("K")), _pair(g("stride")), _pair(g("padding")), ceil_mode=g("ceil"))
     if kind == "avgpool":
-        return nn.AvgPool2d(_pair(g("K")), _pair(g("stride")), _pair(g("padding")))
+        return nn.AvgPool2d(_pair(g("K")), _pair(g("stride")), _pair(g("padding")), ceil_mode=g("ceil"))
     if kind == "gap":
         return nn.Sequential(OrderedDict(pool=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten()))
     if kind == "flatten":
@@ -849,8 +864,8 @@ def _module(spec: LayerSpec, in_shape: tuple[int, ...]) -> nn.Module:
     if kind == "bn":
         return nn.BatchNorm2d(in_shape[0]) if len(in_shape) == 3 else nn.BatchNorm1d(in_shape[0])
     if kind == "lrn":
-        # AlexNet's constants (alpha 1e-4, beta 0.75, k 2), as torchvision's reading of the paper.
-        return nn.LocalResponseNorm(g("size"), alpha=1e-4, beta=0.75, k=2.0)
+        # AlexNet's constants (k 2, alpha 1e-4 per term, beta 0.75); PyTorch divides alpha by the size.
+        return nn.LocalResponseNorm(g("size"), alpha=1e-4 * g("size"), beta=0.75, k=2.0)
     if kind in ("residual", "bottleneck"):
         block = BasicBlock if kind == "residual" else Bottleneck
         c, out, s = in_shape[0], g("C") * block.expansion, g("stride")
@@ -938,8 +953,8 @@ def build_network(layers: Sequence[LayerSpec] | str, input_size: Sequence[int] =
     description=(
         "Your own network, written as text: layers separated by spaces (conv(C,K), maxpool(K), "
         "avgpool(K), gap, relu, tanh, sigmoid, leakyrelu, bn, dropout(p), lrn, flatten, fc(N), "
-        "softmax, residual(C), bottleneck(C), inception(...), separable(C), N*( ... )); see "
-        "`python -m cnnviz grammar`. Default: LeNet-5 (1998) as the course notes draw it, 61,706 parameters."
+        "softmax, residual(C), bottleneck(C), inception(...), separable(C), N*( ... )), as the network "
+        "builder writes it. Default: LeNet-5 (1998) as the course notes draw it, 61,706 parameters."
     ),
     default_input=(1, 32, 32),
     num_classes=10,

@@ -44,6 +44,8 @@ def test_click_lenet5_together_break_it_share_it_train_it_look_inside(app_url: s
     assert_no_exception(page)
     select_option(page, "Start from", "Empty")
     expect(page.get_by_text("Add a layer, type a network in the text box")).to_be_visible()
+    set_number(page, "Input height", 32)  # the 1998 paper's input: MNIST's 28x28 digits padded to 32x32
+    set_number(page, "Input width", 32)
 
     # LeNet-5 (1998), layer by layer with the table
     add_layer(page, "conv", C=6, K=5)
@@ -82,7 +84,8 @@ def test_click_lenet5_together_break_it_share_it_train_it_look_inside(app_url: s
         other.goto(link)
         wait_idle(other)
         assert_no_exception(other)
-        expect(other.get_by_role("textbox", name="Network (text)")).to_have_value(LENET5)
+        # a fresh browser loads the widgets' code first: on a busy machine that takes a while
+        expect(other.get_by_role("textbox", name="Network (text)")).to_have_value(LENET5, timeout=60_000)
         assert metric_value(other, "Parameters") == "61,706" and row_outputs(other) == SHAPES
     finally:
         fresh.close()
@@ -111,5 +114,5 @@ def test_click_lenet5_together_break_it_share_it_train_it_look_inside(app_url: s
     assert "/inside" in page.url
     assert_no_exception(page)
     expect(page.get_by_text(re.compile(r"In use: Trained here: custom-mnist"))).to_be_visible()
-    expect(page.locator(".st-key-in_pred")).to_contain_text("Prediction: 0")  # the first held-out digit
+    expect(page.locator(".st-key-in_pred")).to_contain_text("Prediction: 0", timeout=60_000)  # a held-out digit
     screenshot(page, "builder-see-inside")
