@@ -216,20 +216,34 @@ def _label(kind: str) -> str:
     return "N*( ... )" if kind == REPEAT else kind
 
 
+# The grammar's one-letter and inception argument names, said in words beside the name the text uses.
+ARG_WORDS = {"C": "channels", "K": "kernel", "N": "outputs", "p": "drop", "c1": "1x1", "c3r": "3x3 reduce",
+             "c3": "3x3", "c5r": "5x5 reduce", "c5": "5x5", "pool_proj": "pool proj"}
+
+
+def arg_label(name: str) -> str:
+    """``C`` -> ``C (channels)``; ``pool_proj`` -> ``pool proj``; ``stride`` stays ``stride``."""
+    words = ARG_WORDS.get(name)
+    if words is None:
+        return name
+    return words if "_" in name else f"{name} ({words})"
+
+
 def _arg_widget(spec: LayerSpec, arg: Any, key: str, on_change: Callable[..., None], args: tuple) -> None:
     value = spec.get(arg.name)
+    label = arg_label(arg.name)
     common = dict(key=key, on_change=on_change, args=args + (arg.type, key), help=arg.help)
     if arg.type == "bool":
-        st.checkbox(arg.name, value=bool(value), **common)
+        st.checkbox(label, value=bool(value), **common)
     elif arg.type == "float":
-        st.number_input(arg.name, min_value=float(arg.min), max_value=float(arg.max), value=float(value),
+        st.number_input(label, min_value=float(arg.min), max_value=float(arg.max), value=float(value),
                         step=0.05, format="%.3g", width=95, **common)
     elif arg.type == "int" or (arg.type == "size" and isinstance(value, int)):
-        st.number_input(arg.name, min_value=int(arg.min), max_value=int(arg.max), value=int(value), step=1,
+        st.number_input(label, min_value=int(arg.min), max_value=int(arg.max), value=int(value), step=1,
                         width=95, **common)
     else:  # a padding (a number or same), or a size written AxB
         shown = f"{value[0]}x{value[1]}" if isinstance(value, tuple) else str(value)
-        st.text_input(arg.name, value=shown, width=95, **common)
+        st.text_input(label, value=shown, width=95, **common)
 
 
 def entry_numbers(rows: Sequence[RowInfo], top: int) -> tuple[str, str, str, str | None]:
@@ -274,7 +288,7 @@ def table_editor(text: str, desc: Description, editable: bool) -> None:
         with args_col, st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
             if spec.kind == REPEAT:
                 key = f"b_{tag}_{i}_n"
-                st.number_input("N", 1, 100, spec.get("n"), key=key, on_change=_on_arg,
+                st.number_input("N (times)", 1, 100, spec.get("n"), key=key, on_change=_on_arg,
                                 args=(text, i, "n", "int", key), width=90, disabled=not editable)
                 key = f"b_{tag}_{i}_body"
                 st.text_input("layers repeated", format_network(spec.body), key=key, on_change=_on_body,
@@ -536,8 +550,9 @@ def show_export(text: str, desc: Description) -> None:
     if settings is None:
         st.caption("PyTorch and ONNX export take a square input (height = width).")
         return
-    code = export.pytorch_code("custom", settings)
-    st.markdown("**PyTorch code** that builds this network:")
+    code = export.zoo_source("custom", settings)
+    st.markdown("**PyTorch code** that builds this network: plain PyTorch, it runs without cnnviz, and the "
+                "weights you train here load into it.")
     st.code(code, language="python")
     st.download_button("PyTorch code (.py)", data=code, file_name="network.py", mime="text/x-python",
                        icon=":material/code:", on_click="ignore")

@@ -154,7 +154,7 @@ LAYER_KINDS: dict[str, LayerKind] = {k.name: k for k in (
         Arg("stride", "size", 1, "Step between windows", min=1, max=10_000),
         Arg("padding", "padding", 0, "Zeros added on each side, or same (keeps the size at stride 1)", max=10_000),
         Arg("dilation", "size", 1, "Spacing between kernel taps (1 = a plain kernel)", min=1, max=10_000),
-        Arg("groups", "int", 1, "Channel groups: each filter sees in_channels / groups channels", min=1, max=100_000),
+        Arg("groups", "int", 1, "Channel groups: each filter sees (input channels) / groups channels", min=1, max=100_000),
         Arg("bias", "bool", True, "Add a learned bias per filter"),
     ), positional=2),
     LayerKind("maxpool", "Max pooling: the largest value of each K x K window.", (

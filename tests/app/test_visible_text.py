@@ -93,7 +93,8 @@ def visible_text(at: AppTest) -> list[tuple[str, str]]:
             out.extend((kind, str(c)) for c in node.value.columns)
         elif kind not in ("code", "latex") and proto is not None:
             out.extend((kind, s) for s in _strings(MessageToDict(proto)))
-        if kind in LABELLED and len(re.sub(r"[^A-Za-z]", "", getattr(node, "label", "") or "")) < 2:
+        icon_button = kind == "button" and proto is not None and proto.icon and proto.help  # its tooltip says it
+        if kind in LABELLED and not icon_button and len(re.sub(r"[^A-Za-z]", "", getattr(node, "label", "") or "")) < 2:
             out.append((kind, f"label {node.label!r} is not a word"))  # e.g. a setting shown as "N"
         for child in getattr(node, "children", {}).values():
             walk(child)
