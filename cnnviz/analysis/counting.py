@@ -4,7 +4,9 @@ Conventions
 -----------
 * A **MAC** is one multiply-accumulate (``a += w * x``). MACs are counted for the
   layers that hold weights and multiply with them: convolutions (grouped and
-  depthwise included) and fully connected layers. This is the convention of
+  depthwise included) and fully connected layers, and for the matrix products
+  of attention (scores and weighted sums), which multiply two activations.
+  This is the convention of
   torchvision's ``_ops`` metadata, of most papers' "mult-adds" and of the
   course notes (which call these numbers "FLOPs": AlexNet 724M, VGG-16 15.5G).
 * **FLOPs = 2 x MACs** for those layers (a multiply and an add each).
