@@ -301,3 +301,21 @@ def test_squeeze_and_excitation() -> None:
     assert se[-1].extra_flops == 16 * 5 * 5 and se[-1].output_shape == (16, 5, 5)  # the scaling multiply
     assert report.totals.macs == counted_macs(model, (3, 5, 5)) == 25 * 16 * 3 + 128
     assert se[-1].rf == "global"  # the scale comes from the whole map
+
+
+def test_one_and_three_d_networks_have_no_unknown_rows() -> None:
+    one = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.BatchNorm1d(4), nn.ReLU(), nn.MaxPool1d(2),
+                        nn.Upsample(scale_factor=2, mode="linear"), nn.AvgPool1d(3, 1, 1), nn.AdaptiveAvgPool1d(1),
+                        nn.Flatten(), nn.Linear(4, 3))
+    three = nn.Sequential(nn.Conv3d(1, 4, 3, padding=1), nn.BatchNorm3d(4), nn.MaxPool3d(2), nn.AvgPool3d(2),
+                          nn.Upsample(scale_factor=2), nn.AdaptiveMaxPool3d((1, 2, 2)), nn.AdaptiveAvgPool3d(1))
+    for model, shape in ((one, (2, 16)), (three, (1, 8, 8, 8))):
+        report = analyze(model, shape)
+        assert not report.totals.unknown_layers
+        assert report.output_shape == tuple(real_output(model, shape).shape[1:])
+        assert report.totals.params == sum(p.numel() for p in model.parameters())
+        assert report.totals.macs == counted_macs(model, shape)
+    pools = analyze(three, (1, 8, 8, 8))
+    assert pools.row("2").extra_flops == 7 * 4 * 4 * 4 * 4 and pools.row("3").extra_flops == 8 * 4 * 2 * 2 * 2
+    assert pools.row("3").rf == 3 + 1 * 1 + 1 * 2 and pools.row("3").jump == 4  # conv 3, pool 2 (jump 1), pool 2 (jump 2)
+    assert analyze(one, (2, 16)).row("4").rf_field.w.jump == 1  # pooled by 2, upsampled by 2

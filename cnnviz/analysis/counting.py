@@ -4,7 +4,9 @@ Conventions
 -----------
 * A **MAC** is one multiply-accumulate (``a += w * x``). MACs are counted for the
   layers that hold weights and multiply with them: convolutions (grouped and
-  depthwise included) and fully connected layers. This is the convention of
+  depthwise included) and fully connected layers, and for the matrix products
+  of attention (scores and weighted sums), which multiply two activations.
+  This is the convention of
   torchvision's ``_ops`` metadata, of most papers' "mult-adds" and of the
   course notes (which call these numbers "FLOPs": AlexNet 724M, VGG-16 15.5G).
 * **FLOPs = 2 x MACs** for those layers (a multiply and an add each).
@@ -32,6 +34,9 @@ Upsample/interpolate   0                             0                          
                                                                                 linear 2, bilinear 4,
                                                                                 bicubic 16, trilinear 8
 MaxUnpool2d            0                             0                          0 (a scatter)
+Max/AvgPool1d/3d,      0                             0                          as the 2-d ones, over the
+AdaptivePool1d/3d,                                                              kernel volume; norms: 2
+BatchNorm3d, InstanceNorm1d/3d
 ReLU/ReLU6/LeakyReLU   0                             0                          1 (compare)
 Sigmoid/Tanh/GELU/SiLU 0                             0                          4 (exp, add, divide, ...)
 MaxPool2d              0                             0                          kh*kw - 1 comparisons
@@ -376,18 +381,22 @@ _TAPS = {"linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}  # input valu
 
 
 def interpolation(in_shape: Shape, out_shape: Shape, mode: str) -> tuple[int, Window | None]:
-    """Extra FLOPs and (for C x H x W maps) the window of resizing ``in_shape`` to ``out_shape`` with ``mode``.
+    """Extra FLOPs and the window (along the last two axes) of resizing ``in_shape`` to ``out_shape`` with ``mode``.
 
     The output unit o reads the input around (o + 0.5) * n_in / n_out - 0.5 (nearest: at o * n_in / n_out):
     the window moves by n_in / n_out per unit and spans 1, 2 (linear) or 4 (cubic) input values.
     """
     extra = BLENDED.get(mode, 0) * math.prod(out_shape)
-    if len(in_shape) != 3 or len(out_shape) != 3:
+    if len(in_shape) < 2 or len(in_shape) != len(out_shape):
         return extra, None
     taps = _TAPS.get(mode, 1)
-    stride = tuple(in_shape[i] / out_shape[i] for i in (1, 2))
+    ins, outs = _last_two(in_shape[1:], 1), _last_two(out_shape[1:], 1)
+    stride = tuple(ins[i] / outs[i] for i in range(2))
     pad = tuple(0.0 if taps == 1 else (taps - 1) / 2 - 0.5 * (stride[i] - 1) for i in range(2))
-    return extra, Window((taps, taps), stride, pad)  # type: ignore[arg-type]
+    kernel = (taps, taps) if len(in_shape) > 2 else (1, taps)  # a C x L signal has no height to blend
+    if len(in_shape) == 2:
+        pad = (0.0, pad[1])
+    return extra, Window(kernel, stride, pad)  # type: ignore[arg-type]
 
 
 def _upsample(name: str, m: nn.Upsample, shape: Shape) -> LayerMath:
@@ -452,6 +461,53 @@ def _attention(name: str, m: nn.MultiheadAttention, shape: Shape, args: tuple, k
 _attention.takes_call = True  # type: ignore[attr-defined]
 
 
+def _tuple(v, n: int) -> tuple:
+    return (v,) * n if isinstance(v, int) else tuple(v)
+
+
+def _pool_nd(name: str, m: nn.Module, shape: Shape) -> LayerMath:
+    """``MaxPool1d/3d``, ``AvgPool1d/3d`` on ``C x L`` / ``C x D x H x W``: the 2-d pooling rule along every axis
+    (extra FLOPs per output: kernel volume - 1 comparisons, or kernel volume adds and a divide)."""
+    dims = 1 if isinstance(m, (nn.MaxPool1d, nn.AvgPool1d)) else 3
+    if len(shape) != dims + 1:
+        raise _fail(name, m, f"expects a {'C x L' if dims == 1 else 'C x D x H x W'} input, "
+                             f"got shape {format_shape(shape)}")
+    k = _tuple(m.kernel_size, dims)
+    s = _tuple(m.stride if m.stride not in (None, ()) else m.kernel_size, dims)
+    p, d = _tuple(m.padding, dims), _tuple(getattr(m, "dilation", 1), dims)
+    sizes = []
+    for i, n in enumerate(shape[1:]):
+        if k[i] <= 0 or s[i] <= 0 or p[i] > k[i] // 2:
+            raise _fail(name, m, "kernel and stride must be at least 1 and padding at most half the kernel")
+        out = sliding_out(n, k[i], s[i], p[i], d[i], bool(m.ceil_mode))
+        if out < 1:
+            raise _fail(name, m, f"input {format_shape(shape[1:])} is smaller than the kernel")
+        sizes.append(out)
+    vol = math.prod(k)
+    out_shape = (shape[0], *sizes)
+    per = vol - 1 if isinstance(m, (nn.MaxPool1d, nn.MaxPool3d)) else vol
+    window = Window(_last_two(k, 1), _last_two(s, 1), _last_two(p, 0), _last_two(d, 1))  # type: ignore[arg-type]
+    return LayerMath(out_shape, 0, per * math.prod(out_shape), window)
+
+
+def _adaptive_nd(name: str, m: nn.Module, shape: Shape) -> LayerMath:
+    """``AdaptiveAvg/MaxPool1d/3d``: one extra FLOP per input value; global when every output size is 1."""
+    dims = 1 if isinstance(m, (nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d)) else 3
+    if len(shape) != dims + 1:
+        raise _fail(name, m, f"expects a {'C x L' if dims == 1 else 'C x D x H x W'} input, "
+                             f"got shape {format_shape(shape)}")
+    size = tuple(n if o is None else o for n, o in zip(shape[1:], _tuple(m.output_size, dims)))
+    if min(size) <= 0:
+        raise _fail(name, m, f"output size must be positive, got {size}")
+    extra = math.prod(shape)
+    if all(o == 1 for o in size):
+        return LayerMath((shape[0], *size), 0, extra, is_global=True)
+    ins, outs = _last_two(shape[1:], 1), _last_two(size, 1)
+    k = tuple(math.ceil(n / o) + (n % o != 0) for n, o in zip(ins, outs))  # the largest bin bounds the field
+    window = Window(k, tuple(n / o for n, o in zip(ins, outs)), (0, 0))  # type: ignore[arg-type]
+    return LayerMath((shape[0], *size), 0, extra, window)
+
+
 # Type -> rule. Order matters only for subclasses (checked with isinstance).
 RULES: list[tuple[type, Callable[..., LayerMath]]] = [
     (nn.Conv2d, _conv),
@@ -464,10 +520,21 @@ RULES: list[tuple[type, Callable[..., LayerMath]]] = [
     (nn.AvgPool2d, _pool),
     (nn.AdaptiveAvgPool2d, _adaptive),
     (nn.AdaptiveMaxPool2d, _adaptive),
+    (nn.MaxPool1d, _pool_nd),
+    (nn.MaxPool3d, _pool_nd),
+    (nn.AvgPool1d, _pool_nd),
+    (nn.AvgPool3d, _pool_nd),
+    (nn.AdaptiveAvgPool1d, _adaptive_nd),
+    (nn.AdaptiveMaxPool1d, _adaptive_nd),
+    (nn.AdaptiveAvgPool3d, _adaptive_nd),
+    (nn.AdaptiveMaxPool3d, _adaptive_nd),
     (nn.MaxUnpool2d, _unpool),
     (nn.Upsample, _upsample),
     (nn.BatchNorm2d, _norm),
     (nn.BatchNorm1d, _norm),
+    (nn.BatchNorm3d, _norm),
+    (nn.InstanceNorm1d, _norm),
+    (nn.InstanceNorm3d, _norm),
     (nn.GroupNorm, _group_norm),
     (nn.LayerNorm, _layer_norm),
     (nn.InstanceNorm2d, _norm),

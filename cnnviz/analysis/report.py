@@ -282,7 +282,8 @@ class Report:
             "input_shape": list(self.input_shape),
             "output_shape": list(self.output_shape),
             "shape_order": SHAPE_ORDER,
-            "conventions": "MACs = multiply-accumulates of conv and linear layers (bias excluded); "
+            "conventions": "MACs = multiply-accumulates of conv, linear and matrix-product (attention) layers "
+                           "(bias excluded); "
                            "FLOPs = 2 x MACs" + (" + extra_flops (elementwise work)" if self.include_extra else
                                                  "; extra_flops (bias, BN, activations, pooling, adds) listed apart"),
             "totals": self.totals.to_dict(),
@@ -339,7 +340,7 @@ class Report:
             f"(+ input {human_bytes(t.input_bytes)})",
             f"receptive field (at {rf['layer']}): {rf['size']} px, jump {rf['jump']}"
             + (f" ({note})" if (note := self.jump_note()) else ""),
-            "MACs = multiply-accumulates of conv and linear layers; FLOPs = 2 x MACs.",
+            "MACs = multiply-accumulates of conv, linear and matrix-product (attention) layers; FLOPs = 2 x MACs.",
         ]
         if t.unknown_layers:
             lines.append(f"MACs unknown for: {', '.join(t.unknown_layers)} (no counting rule)")
