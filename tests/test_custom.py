@@ -294,6 +294,7 @@ def _plain_forward(layers: list[LayerSpec], shape: tuple[int, int, int]) -> None
             x = m(x)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # PyTorch's note on its own padding
 @settings(max_examples=120, **SETTINGS)
 @given(layers=networks, shape=inputs)
 def test_every_valid_network_matches_a_real_forward(layers, shape):
