@@ -113,6 +113,15 @@ print(json.dumps(results))
 """
 
 
+@pytest.fixture
+def one_thread():
+    """One CPU thread, as in the clean interpreter: the same kernels, so outputs can be compared exactly."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def write_case(folder: Path, name: str, source: str, model: torch.nn.Module, x: torch.Tensor) -> None:
     """The exported file, the model's state_dict manifest and its output on ``x`` with the test's weights."""
     assert not re.search(r"^\s*(import|from)\s+(cnnviz|torchvision)\b", source, re.M), name
@@ -141,8 +150,7 @@ def run_clean(folder: Path, names: list[str]) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # 57 networks, about 2 billion weights in all, in two processes
-def test_every_zoo_model_exports_to_standalone_pytorch(tmp_path: Path) -> None:
-    torch.set_num_threads(1)
+def test_every_zoo_model_exports_to_standalone_pytorch(tmp_path: Path, one_thread: None) -> None:
     names = [s.name for s in cnnviz.list_models()]
     for spec in cnnviz.list_models():
         settings = small_settings(spec)
@@ -161,10 +169,9 @@ TORCHVISION = {"efficientnet_b0": 64, "efficientnet_v2_s": 64, "regnet_y_400mf":
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_torchvision_networks_export_to_standalone_pytorch(tmp_path: Path) -> None:
+def test_torchvision_networks_export_to_standalone_pytorch(tmp_path: Path, one_thread: None) -> None:
     """The exporter reads torchvision's classes too (their forward and helpers, without torchvision)."""
     torchvision = pytest.importorskip("torchvision")
-    torch.set_num_threads(1)
     for name, size in TORCHVISION.items():
         model = getattr(torchvision.models, name)()  # on the CPU: regnet computes its widths with tensors
         source = module_source(model, title=name, example_input=(3, size, size))

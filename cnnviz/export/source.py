@@ -673,11 +673,12 @@ def module_source(model: nn.Module, *, title: str, example_input: tuple[int, ...
 
 def zoo_source(name: str, settings: dict[str, Any] | None = None) -> str:
     """Standalone PyTorch source of zoo model ``name`` with ``settings`` (see :func:`module_source`)."""
+    from cnnviz.export.snippet import changed_settings
     from cnnviz.zoo import build, get_spec
 
     spec = get_spec(name)
     resolved = spec.resolve(settings)
-    changed = {k: v for k, v in resolved.items() if v != spec.defaults()[k]}
+    changed = changed_settings(spec, settings)
     model = build(name, device="meta", **(settings or {}))
     title = f"{name}: {textwrap.shorten(spec.description, 200, placeholder=' ...')}"
     title = textwrap.fill(title, 96)
