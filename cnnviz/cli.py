@@ -1,4 +1,4 @@
-"""The command line: ``python -m cnnviz list | summary | compare | export | train``."""
+"""The command line: ``python -m cnnviz list | summary | compare | train``."""
 from __future__ import annotations
 
 import argparse

@@ -26,19 +26,27 @@ from cnnviz.export import module_source, zoo_source
 
 
 def fill(model_name: str, key: str, shape: list[int], dtype: str, ints: list | None) -> torch.Tensor:
-    """The test's weight for ``key``: reproducible from the key alone, of a size that keeps a deep
-    network's activations finite (BN variances positive, weights about 1/sqrt(fan-in))."""
+    """The test's weight for ``key``: reproducible from the key alone (a window of one fixed random
+    pool, cheap for 100M weights), of a size that keeps a deep network's activations finite
+    (BN variances positive, weights about 1/sqrt(fan-in))."""
     if ints is not None:  # integer buffers (batch counters, index tables) travel as values
         return torch.tensor(ints, dtype=getattr(torch, dtype)).reshape(shape)
-    g = torch.Generator().manual_seed(zlib.crc32(f"{model_name}/{key}".encode()))
-    u = torch.rand(shape, generator=g)
+    global _POOL
+    if "_POOL" not in globals():
+        _POOL = torch.rand(40_000_003, generator=torch.Generator().manual_seed(0))
+    n = 1
+    for d in shape:
+        n *= d
+    pool = _POOL if n <= _POOL.numel() else _POOL.repeat(n // _POOL.numel() + 1)  # VGG's fc6: 103M
+    start = zlib.crc32(f"{model_name}/{key}".encode()) % (pool.numel() - n + 1)
+    u = pool[start:start + n].view(shape)
     if key.endswith("running_var") or (len(shape) == 1 and key.endswith("weight")):
-        t = 0.5 + u
+        t = u + 0.5
     elif len(shape) <= 1:
         t = (u - 0.5) * 0.2
     else:
-        fan_in = max(1, int(torch.tensor(shape[1:]).prod()))
-        t = (2 * u - 1) * (3.0 / fan_in) ** 0.5
+        scale = (3.0 / max(1, n // shape[0])) ** 0.5
+        t = torch.mul(u, 2 * scale).sub_(scale)
     return t.to(getattr(torch, dtype))
 
 
@@ -57,12 +65,14 @@ def load_filled(model_name: str, model: torch.nn.Module, entries: list) -> None:
 
 def small_settings(spec) -> dict:
     """The smallest input the model's default structure allows, to keep the test fast."""
+    channels = spec.defaults()["in_channels"]
     for size in (32, 64, 96, 128, 224, 299):
         if size < spec.min_input:
             continue
         try:
-            cnnviz.summarize(spec.name, input_size=size)
-        except cnnviz.ConfigError:
+            model = cnnviz.build(spec.name, device="meta", input_size=size).eval()
+            model(torch.empty(1, channels, size, size, device="meta"))
+        except (ValueError, RuntimeError):  # ConfigError is a ValueError
             continue
         return {} if size == spec.defaults()["input_size"] else {"input_size": size}
     return {}
@@ -103,6 +113,15 @@ print(json.dumps(results))
 """
 
 
+@pytest.fixture
+def one_thread():
+    """One CPU thread, as in the clean interpreter: the same kernels, so outputs can be compared exactly."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def write_case(folder: Path, name: str, source: str, model: torch.nn.Module, x: torch.Tensor) -> None:
     """The exported file, the model's state_dict manifest and its output on ``x`` with the test's weights."""
     assert not re.search(r"^\s*(import|from)\s+(cnnviz|torchvision)\b", source, re.M), name
@@ -129,8 +148,9 @@ def run_clean(folder: Path, names: list[str]) -> dict[str, str]:
     return results
 
 
-def test_every_zoo_model_exports_to_standalone_pytorch(tmp_path: Path) -> None:
-    torch.set_num_threads(1)
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # 57 networks, about 2 billion weights in all, in two processes
+def test_every_zoo_model_exports_to_standalone_pytorch(tmp_path: Path, one_thread: None) -> None:
     names = [s.name for s in cnnviz.list_models()]
     for spec in cnnviz.list_models():
         settings = small_settings(spec)
@@ -147,10 +167,11 @@ TORCHVISION = {"efficientnet_b0": 64, "efficientnet_v2_s": 64, "regnet_y_400mf":
                "mnasnet1_0": 64, "convnext_tiny": 64, "vit_b_16": 224, "swin_t": 64}
 
 
-def test_torchvision_networks_export_to_standalone_pytorch(tmp_path: Path) -> None:
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_torchvision_networks_export_to_standalone_pytorch(tmp_path: Path, one_thread: None) -> None:
     """The exporter reads torchvision's classes too (their forward and helpers, without torchvision)."""
     torchvision = pytest.importorskip("torchvision")
-    torch.set_num_threads(1)
     for name, size in TORCHVISION.items():
         model = getattr(torchvision.models, name)()  # on the CPU: regnet computes its widths with tensors
         source = module_source(model, title=name, example_input=(3, size, size))

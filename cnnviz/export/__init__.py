@@ -44,7 +44,10 @@ def export_file(name: str, fmt: str, settings: dict[str, Any] | None = None,
     if fmt == "py":
         return zoo_source(name, settings).encode()
     if fmt == "onnx":
-        return onnx_bytes(name, settings)
+        try:
+            return onnx_bytes(name, settings)
+        except RuntimeError as exc:  # the exporter's own failure: one clear line, not a traceback
+            raise ConfigError(str(exc)) from None
     report = summarize(name, **settings)
     if fmt == "csv":
         return report_csv(report).encode()

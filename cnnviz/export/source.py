@@ -508,12 +508,11 @@ class _Exporter:
                 opener = "nn.ModuleList([" if isinstance(module, nn.ModuleList) else "nn.Sequential("
                 closer = "])" if isinstance(module, nn.ModuleList) else ")"
                 return opener + "\n" + "\n".join(parts) + f"\n{pad}{closer}"
-            parts = [f"{inner}    ({literal(k)}, {self.call(m, indent + 8)})," for k, m in children]
+            parts = [f"{inner}({literal(k)}, {self.call(m, indent + 4)})," for k, m in children]
             return "nn.Sequential(OrderedDict([\n" + "\n".join(parts) + f"\n{pad}]))"
         plan = self.plans[cls]
         if plan.layout == "leaf":
             expr = layer_call(module, plan.base, plan.name)
-            self.namespace.setdefault(plan.name, plan.base)  # same constructor: checks the arguments
             _check_rebuilt(expr.replace(plan.name + "(", f"nn.{plan.base.__name__}(", 1), module, self.namespace,
                            plan.base)
             return expr
@@ -562,8 +561,9 @@ class _Exporter:
             out.append(textwrap.indent(f'"""{doc}"""' if '"""' not in doc else repr(doc), "    "))
         for name, value in plan.class_attrs.items():
             out.append(f"    {name} = {self.value(value, plan.name)}")
-        plain_layers = plan.layout == "layers" and not plan.attrs and not plan.params and not plan.buffers
-        if plan.layout != "leaf" and not plain_layers:  # else the torch base's __init__ takes the same
+        nothing = not plan.attrs and not plan.params and not plan.buffers
+        nothing = nothing and (plan.layout == "layers" or (plan.layout == "fields" and not plan.children))
+        if plan.layout != "leaf" and not nothing:  # else the torch base's __init__ does the same
             out.append("")
             out.append(textwrap.indent(self._init_source(plan), "    "))
         for name, code in plan.methods.items():
@@ -656,7 +656,8 @@ def module_source(model: nn.Module, *, title: str, example_input: tuple[int, ...
         '"""',
         "from __future__ import annotations",
         "",
-        *sorted(imports, key=lambda line: (" torch" in line, not line.startswith("import"), line)),
+        *[*sorted(line for line in imports if " torch" not in line), ""][:-1 if all(" torch" in i for i in imports) else None],
+        *sorted((line for line in imports if " torch" in line), key=lambda line: (line[0] == "f", line)),
     ]
     body = [*ex.constants, *([""] if ex.constants else []), *(f"\n\n{f}" for f in ex.functions),
             *(f"\n\n{c}" for c in classes)]
@@ -672,11 +673,12 @@ def module_source(model: nn.Module, *, title: str, example_input: tuple[int, ...
 
 def zoo_source(name: str, settings: dict[str, Any] | None = None) -> str:
     """Standalone PyTorch source of zoo model ``name`` with ``settings`` (see :func:`module_source`)."""
+    from cnnviz.export.snippet import changed_settings
     from cnnviz.zoo import build, get_spec
 
     spec = get_spec(name)
     resolved = spec.resolve(settings)
-    changed = {k: v for k, v in resolved.items() if v != spec.defaults()[k]}
+    changed = changed_settings(spec, settings)
     model = build(name, device="meta", **(settings or {}))
     title = f"{name}: {textwrap.shorten(spec.description, 200, placeholder=' ...')}"
     title = textwrap.fill(title, 96)

@@ -1,6 +1,7 @@
 """The Architecture explorer's building blocks: totals, notes on the course notes' conventions, table, charts, export."""
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import pandas as pd
@@ -8,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz import export
-from cnnviz.analysis import Report, human_bytes, human_count
+from cnnviz.analysis import ConfigError, Report, human_bytes, human_count
 from cnnviz.analysis.report import OPTIMIZER_STATES
 from cnnviz.ui import charts
 from cnnviz.ui.model_settings import ModelForm, Settings, cached_report, family_label, hidden_value
@@ -269,8 +270,14 @@ def show_export(report: Report, form: ModelForm, batch_size: int, optimizer: str
                 "this network with these settings, its blocks written out as classes; trained weights of the "
                 "same model load into it.")
     left, mid, right = st.columns(3)
-    left.download_button("PyTorch code (.py)", data=lambda: standalone_code(form.name, form.frozen),
-                         file_name=f"{stem}.py", mime="text/x-python", icon=":material/code:", on_click="ignore")
+    try:
+        code = standalone_code(form.name, form.frozen)
+    except ConfigError as exc:  # a layer the exporter cannot write: say which, keep the other downloads
+        left.info(f"No plain-PyTorch file for this model: {exc}")
+    else:
+        left.download_button("PyTorch code (.py)", data=code,
+                             file_name=re.sub(r"\W", "_", stem) + ".py",  # a name Python can import
+                             mime="text/x-python", icon=":material/code:", on_click="ignore")
     mid.download_button("Layer table (CSV)", data=report.to_csv, file_name=f"{stem}_layers.csv", mime="text/csv",
                         icon=":material/table:", on_click="ignore")
     right.download_button("Layer table and totals (JSON)",
