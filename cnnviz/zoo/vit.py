@@ -35,7 +35,9 @@ class VisionTransformer(ZooModel):
     def forward_features(self, x: Tensor) -> Tensor:
         n, _, h, w = x.shape
         if h != self.image_size or w != self.image_size:  # the position embedding is learnt for one size
-            raise ConfigError(f"this ViT was built for {self.image_size}x{self.image_size} inputs, got {h}x{w}")
+            # a plain ValueError (not cnnviz's ConfigError) keeps this forward torch-only, so the exported
+            # source runs without cnnviz; the analysis turns any error into a message naming the layer
+            raise ValueError(f"this ViT was built for {self.image_size}x{self.image_size} inputs, got {h}x{w}")
         x = self.conv_proj(x)  # one 768-d vector per 16x16 patch
         x = x.reshape(n, self.hidden_dim, -1).permute(0, 2, 1)
         x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)
