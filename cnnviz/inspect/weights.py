@@ -172,7 +172,7 @@ def _train_demo(name: str) -> Path:
         run.run()
     finally:
         torch.set_num_threads(threads)
-    return save_checkpoint(run, _demo_file(name).stem, folder=_demo_file(name).parent)
+    return save_checkpoint(run, _demo_file(name).stem, folder=_demo_file(name).parent, overwrite=True)
 
 
 def _checkpoints(name: str) -> list[WeightsChoice]:

@@ -20,6 +20,7 @@ import streamlit as st
 
 from cnnviz.data import DATASETS, Dataset, load_dataset, preprocessing_steps
 from cnnviz.train import TrainConfig, TrainingRun, list_checkpoints, manager, read_curves
+from cnnviz.train.checkpoints import MIN_EPOCHS, prune_checkpoints
 from cnnviz.train.config import AUGMENTS, INITS, OPTIMIZERS, RECOMMENDED_SETTINGS, SCHEDULES
 from cnnviz.train.device import describe, pick_device
 from cnnviz.train.experiments import EXPERIMENTS, ExperimentRun, default_size, get_experiment, init_gradient_profile
@@ -27,7 +28,8 @@ from cnnviz.train.isolated import IsolatedRun, warm_up
 from cnnviz.train.jobs import Job
 from cnnviz.ui.model_settings import hidden_value
 from cnnviz.ui.jobs import queue_message, session_owner
-from cnnviz.ui.state import choice_parser, friendly_errors, number_parser, style_chart, url_number, url_select, url_toggle
+from cnnviz.ui.state import (choice_parser, friendly_errors, number_parser, plain, style_chart, url_number, url_select,
+                             url_toggle)
 from cnnviz.zoo import Setting, get_spec
 
 PARTS = ("Train", "Data", "Experiments")
@@ -334,8 +336,14 @@ def show_result(run: TrainingRun, lecture: bool) -> None:
     st.subheader(f"Misclassified test images (the {len(r.mistakes)} most confident mistakes)")
     show_mistakes(run, 4 if lecture else 8)
     if run.checkpoint is not None:
-        st.success(f"Saved as checkpoint `{run.checkpoint.name}` in `{run.checkpoint.parent}`: other pages can "
-                   "load it (`cnnviz.train.load_checkpoint`).", icon=":material/save:")
+        st.success(f"Saved as checkpoint **{plain(run.checkpoint.stem)}**: Seeing inside lists it under this model's "
+                   "weights.", icon=":material/save:")
+    elif st.button("Save this run as a checkpoint", icon=":material/save:", key="tr_save",
+                   help=f"Runs stopped before {MIN_EPOCHS:g} epoch are not saved on their own."):
+        with friendly_errors("Saving"):
+            run.save_checkpoint()
+            prune_checkpoints()
+            st.rerun()
 
 
 def show_checkpoints() -> None:
