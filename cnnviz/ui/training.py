@@ -251,9 +251,11 @@ def live_run() -> None:
                     "pooling, batch norm) on the bundled MNIST digits to about 98% test accuracy in seconds.")
             return
         stop_slot = st.empty()  # always there, so the elements below keep their places
-        if not run.done and stop_slot.button("Stop training", icon=":material/stop:",
-                                             help="Stops within one batch and keeps what was learned"):
-            run.stop()
+        if not run.done:
+            # a callback with a fixed key: it runs whichever script run (the page's or the polling
+            # fragment's) receives the click, so a click the moment the button appears is not lost
+            stop_slot.button("Stop training", icon=":material/stop:", key="tr_stop", on_click=run.stop,
+                             help="Stops within one batch and keeps what was learned")
         show_progress(run)
         show_curves(run)
         if active and run.done:
