@@ -250,17 +250,16 @@ def live_run() -> None:
             st.info("Choose the settings and press **Train**. The defaults train LeNet-5 (modern: ReLU, max "
                     "pooling, batch norm) on the bundled MNIST digits to about 98% test accuracy in seconds.")
             return
-        stop_slot = st.empty()  # always there, so the elements below keep their places
-        if not run.done:
-            # a callback with a fixed key: it runs whichever script run (the page's or the polling
-            # fragment's) receives the click, so a click the moment the button appears is not lost
-            stop_slot.button("Stop training", icon=":material/stop:", key="tr_stop", on_click=run.stop,
-                             help="Stops within one batch and keeps what was learned")
         show_progress(run)
         show_curves(run)
         if active and run.done:
             st.rerun()  # one full rerun: draws the results and stops this polling
 
+    if active:
+        # Outside the polling fragment: a click reruns the whole page, and Streamlit never drops that.
+        # Inside it, a click made while the page's own run was still going was lost (6 times out of 8).
+        st.button("Stop training", icon=":material/stop:", key="tr_stop", on_click=run.stop,
+                  help="Stops within one batch and keeps what was learned")
     with st.container():  # the fragment redraws inside this one slot of the page, never beyond it
         _live()
 
@@ -612,6 +611,11 @@ def live_experiment() -> None:
         if active and job.done:
             st.rerun()
 
+    if active:
+        # Outside the polling fragment: a click reruns the whole page, and Streamlit never drops that.
+        # Inside it, a click made while the page's own run was still going was lost (6 times out of 8).
+        st.button("Stop training", icon=":material/stop:", key="tr_stop", on_click=run.stop,
+                  help="Stops within one batch and keeps what was learned")
     with st.container():  # the fragment redraws inside this one slot of the page, never beyond it
         _live()
 
