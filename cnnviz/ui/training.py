@@ -183,7 +183,12 @@ def train_buttons(cfg_factory: Any) -> None:
                 start_run(cfg_factory())
                 st.rerun()
     with c2:
-        if run is not None and run.done:
+        if busy:
+            # Next to Train, where nothing above moves while the run starts: a Stop button drawn below, in
+            # the polling part, shifted as the page filled in, and clicks the moment it appeared missed it.
+            st.button("Stop training", icon=":material/stop:", key="tr_stop", on_click=run.stop,
+                      help="Stops within one batch and keeps what was learned")
+        elif run is not None and run.done:
             st.caption(f"Last run: {run.label} on {run.config.dataset}, {run.status}.")
 
 
@@ -239,7 +244,7 @@ def show_curves(run: TrainingRun) -> None:
 
 
 def live_run() -> None:
-    """The live view of this session's run: progress, curves, Stop; polls while the run is active."""
+    """The live view of this session's run: progress and curves; polls while the run is active (Stop is by Train)."""
     run = current(RUN)
     active = run is not None and not run.done
 
@@ -255,11 +260,6 @@ def live_run() -> None:
         if active and run.done:
             st.rerun()  # one full rerun: draws the results and stops this polling
 
-    if active:
-        # Outside the polling fragment: a click reruns the whole page, and Streamlit never drops that.
-        # Inside it, a click made while the page's own run was still going was lost (6 times out of 8).
-        st.button("Stop training", icon=":material/stop:", key="tr_stop", on_click=run.stop,
-                  help="Stops within one batch and keeps what was learned")
     with st.container():  # the fragment redraws inside this one slot of the page, never beyond it
         _live()
 
@@ -611,11 +611,6 @@ def live_experiment() -> None:
         if active and job.done:
             st.rerun()
 
-    if active:
-        # Outside the polling fragment: a click reruns the whole page, and Streamlit never drops that.
-        # Inside it, a click made while the page's own run was still going was lost (6 times out of 8).
-        st.button("Stop training", icon=":material/stop:", key="tr_stop", on_click=run.stop,
-                  help="Stops within one batch and keeps what was learned")
     with st.container():  # the fragment redraws inside this one slot of the page, never beyond it
         _live()
 
