@@ -58,9 +58,10 @@ class RunManager:
                 if alive is not None:
                     alive.stop()
 
-            job._owner_ref = weakref.ref(owner, abandoned)  # type: ignore[attr-defined]
+            owner_ref = weakref.ref(owner, abandoned)
+            job._owner_ref = owner_ref  # type: ignore[attr-defined]
             if callable(getattr(owner, "alive", None)):
-                threading.Thread(target=self._watch, args=(job, job._owner_ref), daemon=True,  # type: ignore[attr-defined]
+                threading.Thread(target=self._watch, args=(job, owner_ref), daemon=True,
                                  name="cnnviz-run-watch").start()
         if job.threads is None:
             job.threads = max(1, available_cores() // self.max_runs)
