@@ -284,7 +284,7 @@ def source_network(dataset: str = "mnist", target: Sequence[int] | None = None, 
                         message=f"Pretraining the source network on {', '.join(names)} (once; then cached) ...",
                         span=span, dataset=dataset, model=MODEL, settings=dict(MODEL_SETTINGS), epochs=epochs,
                         lr=3e-3, batch_size=64, seed=seed, label="source network")
-    save_checkpoint(run, name, folder=folder)
+    save_checkpoint(run, name, folder=folder, overwrite=True)  # a cache: another session may have just made it
     return Source(run.model, task, data.mean, data.std, run.result.test_accuracy, run.result.seconds, False, str(path))
 
 

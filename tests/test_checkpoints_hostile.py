@@ -81,3 +81,49 @@ def test_loading_checks_before_building(tmp_path: Path, monkeypatch: pytest.Monk
     assert all(device == "meta" for _, device in built), built  # nothing real was built for a bad file
     assert ck.load_checkpoint(tmp_path / "good.pt").model_name == "lenet5"
     assert not MARKER.exists()
+
+
+# -- bounded: what is worth keeping, how many, how old, never overwritten silently ---------------------
+def test_prune_keeps_the_newest_and_drops_the_old(tmp_path: Path) -> None:
+    now = time.time()
+    for i in range(6):
+        f = tmp_path / f"run{i}.pt"
+        f.write_bytes(b"x")
+        os.utime(f, (now - i * 3600, now - i * 3600))
+    ancient = tmp_path / "ancient.pt"
+    ancient.write_bytes(b"x")
+    os.utime(ancient, (now - 40 * 86400, now - 40 * 86400))
+    gone = ck.prune_checkpoints(tmp_path, keep=4, max_days=30)
+    assert sorted(p.name for p in gone) == ["ancient.pt", "run4.pt", "run5.pt"]
+    assert sorted(p.name for p in tmp_path.glob("*.pt")) == [f"run{i}.pt" for i in range(4)]
+
+
+def test_prune_settings_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CNNVIZ_MAX_CHECKPOINTS", "0")
+    with pytest.raises(ConfigError, match="CNNVIZ_MAX_CHECKPOINTS"):
+        ck.prune_checkpoints(tmp_path)
+
+
+@pytest.mark.parametrize("reason, epochs, keep", [("finished", 0.5, True), ("stopped", 0.02, False),
+                                                   ("stopped", 1.0, True), ("time limit", 0.3, False)])
+def test_worth_keeping(reason: str, epochs: float, keep: bool) -> None:
+    class Result:
+        pass
+
+    r = Result()
+    r.reason, r.epochs_done = reason, epochs
+    assert ck.worth_keeping(r) is keep
+    assert ck.worth_keeping(None) is False
+
+
+def test_a_named_checkpoint_is_never_overwritten(tmp_path: Path) -> None:
+    from cnnviz.train import TrainingRun
+
+    run = TrainingRun(model="mlp", dataset="mnist", epochs=1, subset=64, seed=0)
+    run.run()
+    first = ck.save_checkpoint(run, "same", folder=tmp_path)
+    with pytest.raises(ConfigError, match="'same' exists already"):
+        ck.save_checkpoint(run, "same", folder=tmp_path)
+    assert ck.save_checkpoint(run, "same", folder=tmp_path, overwrite=True) == first
+    unnamed = {ck.save_checkpoint(run, folder=tmp_path) for _ in range(3)}
+    assert len(unnamed) == 3  # automatic names never collide

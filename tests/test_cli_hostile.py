@@ -61,3 +61,14 @@ def test_unusable_home(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     refused(cli(*QUICK_TRAIN, env={"CNNVIZ_HOME": str(blocker)}), "must name a writable folder")
     refused(cli(*QUICK_TRAIN, env={"CNNVIZ_HOME": str(blocker / "below")}), "must name a writable folder")
+
+
+def test_train_with_the_same_name_twice_is_refused_before_training(tmp_path: Path) -> None:
+    env = {"CNNVIZ_HOME": str(tmp_path)}
+    args = ("train", "mlp", "--epochs", "1", "--subset", "64", "--name", "same")
+    first = cli(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "checkpoints" / "same.pt").exists()
+    second = cli(*args, env=env)
+    refused(second, "a checkpoint called 'same' exists already")
+    assert "training mlp" not in second.stdout  # refused before any training

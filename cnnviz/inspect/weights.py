@@ -107,8 +107,9 @@ def _imagenet_state(name: str, download: bool) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - a cut-short or foreign file
-        raise ConfigError(f"{path} is not a readable weights file ({type(exc).__name__}); delete it and "
-                          f"download it again.") from None
+        # the path is for the operator's log, not for the student who reads the message
+        raise ConfigError(f"the stored ImageNet weights for {name} are not readable ({type(exc).__name__}); ask "
+                          "the person who runs the server to delete and download them again.") from None
     state = {_DENSENET_KEY.sub(r"\1\2", k): v for k, v in state.items()}
     if name == "googlenet":  # torchvision keeps the auxiliary classifiers in the file
         state = {k: v for k, v in state.items() if not k.startswith(("aux1.", "aux2."))}
@@ -175,7 +176,7 @@ def _train_demo(name: str) -> Path:
         run.run()
     finally:
         torch.set_num_threads(threads)
-    return save_checkpoint(run, _demo_file(name).stem, folder=_demo_file(name).parent)
+    return save_checkpoint(run, _demo_file(name).stem, folder=_demo_file(name).parent, overwrite=True)
 
 
 def _checkpoints(name: str) -> list[WeightsChoice]:

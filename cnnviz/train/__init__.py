@@ -9,5 +9,5 @@ from cnnviz.train.metrics import CurveReading, History, RunResult, read_curves
 from cnnviz.train.run import Progress, TrainingRun
 
 __all__ = ["Checkpoint", "CheckpointInfo", "CurveReading", "History", "Progress", "RunManager", "RunResult",
-           "TrainConfig", "TrainingRun", "checkpoint_info", "gradient_norms", "list_checkpoints", "load_checkpoint", "manager",
-           "pick_device", "read_curves", "save_checkpoint"]
+           "TrainConfig", "TrainingRun", "checkpoint_info", "gradient_norms", "list_checkpoints", "load_checkpoint",
+           "manager", "pick_device", "read_curves", "save_checkpoint"]

@@ -26,6 +26,8 @@ from cnnviz.analysis.errors import ConfigError
 if TYPE_CHECKING:
     from cnnviz.train.run import TrainingRun
 
+MIN_EPOCHS = 1.0
+"""A run stopped early is saved automatically only when it trained at least this many epochs."""
 FORMAT = "cnnviz-checkpoint"
 VERSION = 1
 SUFFIX = ".pt"
@@ -91,16 +93,41 @@ def _safe_name(name: str) -> str:
     return cleaned
 
 
-def save_checkpoint(run: "TrainingRun", name: str | None = None, folder: Path | None = None) -> Path:
-    """Write ``run``'s trained model to ``folder`` (default :func:`cnnviz.paths.checkpoint_dir`) atomically."""
+def worth_keeping(result: Any) -> bool:
+    """Whether a run's result deserves an automatic checkpoint: it finished, or trained :data:`MIN_EPOCHS`."""
+    return result is not None and (result.reason == "finished" or result.epochs_done >= MIN_EPOCHS)
+
+
+def checkpoint_path(name: str, folder: Path | None = None) -> Path:
+    """Where a checkpoint called ``name`` is written (ConfigError for a name with no usable characters)."""
+    stem = _safe_name(name)
+    folder = Path(folder) if folder is not None else paths.checkpoint_dir()
+    return folder / (stem if stem.endswith(SUFFIX) else stem + SUFFIX)
+
+
+def save_checkpoint(run: "TrainingRun", name: str | None = None, folder: Path | None = None,
+                    overwrite: bool = False) -> Path:
+    """Write ``run``'s trained model to ``folder`` (default :func:`cnnviz.paths.checkpoint_dir`) atomically.
+
+    A checkpoint of the same ``name`` is replaced only with ``overwrite=True``; without a name,
+    the file is named after the model, the dataset and the time, and never replaces another.
+    """
     if run.model is None or run.result is None or run.dataset is None:
         raise ConfigError("nothing to save yet: the run has no trained model")
     cfg, r = run.config, run.result
     folder = Path(folder) if folder is not None else paths.checkpoint_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    stem = _safe_name(name) if name else f"{cfg.model}-{cfg.dataset}-{stamp}-{os.getpid() % 10000}-{id(run) % 1000}"
-    target = folder / (stem if stem.endswith(SUFFIX) else stem + SUFFIX)
+    if name:
+        target = checkpoint_path(name, folder)
+        if target.exists() and not overwrite:
+            raise ConfigError(f"a checkpoint called {target.stem!r} exists already; choose another name")
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        stem = f"{cfg.model}-{cfg.dataset}-{stamp}-{os.getpid() % 10000}-{id(run) % 1000}"
+        target, n = folder / (stem + SUFFIX), 1
+        while target.exists():
+            n += 1
+            target = folder / f"{stem}-{n}{SUFFIX}"
     settings = getattr(run.model, "cnnviz_settings", cfg.model_settings())
     payload = {
         "format": FORMAT,
@@ -130,6 +157,43 @@ def save_checkpoint(run: "TrainingRun", name: str | None = None, folder: Path | 
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _env_whole(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 1:
+        raise ConfigError(f"the server setting {name}={raw[:20]!r} must be a whole number of at least 1")
+    return value
+
+
+def prune_checkpoints(folder: Path | None = None, keep: int | None = None, max_days: int | None = None) -> list[Path]:
+    """Delete the oldest checkpoints beyond ``keep`` and those older than ``max_days``; returns what was deleted.
+
+    Defaults: ``$CNNVIZ_MAX_CHECKPOINTS`` (50) and ``$CNNVIZ_CHECKPOINT_DAYS`` (30). The
+    training page runs it after each automatic save, so a classroom's disk and the time to
+    list the folder stay bounded.
+    """
+    folder = Path(folder) if folder is not None else paths.checkpoint_dir()
+    keep = keep if keep is not None else _env_whole("CNNVIZ_MAX_CHECKPOINTS", 50)
+    max_days = max_days if max_days is not None else _env_whole("CNNVIZ_CHECKPOINT_DAYS", 30)
+    files = []
+    for file in folder.glob(f"*{SUFFIX}"):
+        try:
+            files.append((file.stat().st_mtime, file))
+        except OSError:
+            continue
+    files.sort(reverse=True)
+    too_old = time.time() - max_days * 86400
+    gone = [f for i, (mtime, f) in enumerate(files) if i >= keep or mtime < too_old]
+    for file in gone:
+        file.unlink(missing_ok=True)
+    return gone
 
 
 def _resolve(path: str | Path) -> Path:

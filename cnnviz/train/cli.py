@@ -68,10 +68,14 @@ def run(args: argparse.Namespace) -> int:
 
     Bad input raises ConfigError: ``cnnviz.cli`` prints it as one line, exit code 2.
     """
+    from cnnviz.train.checkpoints import MIN_EPOCHS, checkpoint_path, worth_keeping
     from cnnviz.train.run import TrainingRun
 
     try:
         cfg = config_from_args(args)
+        if args.name and not args.no_save and checkpoint_path(args.name).exists():  # before training, not after
+            raise ConfigError(f"a checkpoint called {checkpoint_path(args.name).stem!r} exists already; choose "
+                              "another --name")
         job = TrainingRun(cfg)
         if not args.json:
             print(f"training {cfg.model} {cfg.model_settings()} on {cfg.dataset}, device {job.device_name}",
@@ -94,8 +98,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             for e in job.history.epochs[shown:]:
                 _print_epoch(e)
-        if not args.no_save:
+        if not args.no_save and (args.name or worth_keeping(job.result)):  # a name asks for it
             job.save_checkpoint(args.name)
+        elif not args.no_save and not args.json:
+            print(f"not saved: a run stopped before {MIN_EPOCHS:g} epoch is kept only with --name", flush=True)
     except RuntimeError as exc:
         print(f"error: training failed: {exc}", file=sys.stderr)
         return 1

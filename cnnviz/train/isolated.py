@@ -196,5 +196,5 @@ class IsolatedRun(TrainingRun):
         if status == "stopped":
             self._stop.set()
         if self.autosave:
-            self.save_checkpoint()
+            self.autosave_checkpoint()
         self.phase = "done"

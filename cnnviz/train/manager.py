@@ -4,12 +4,16 @@ One manager per process (:func:`manager`) is shared by every browser session of 
 app, so ten students pressing Train do not start ten runs on a two-core machine.
 ``CNNVIZ_MAX_RUNS`` sets how many run at once (default: one per two CPU cores).
 A job submitted with an ``owner`` (any object, e.g. one kept in a Streamlit session)
-is stopped when the owner is garbage collected: an abandoned session frees its run.
+is stopped when the owner is garbage collected: an abandoned session frees its run. As
+garbage collection can come minutes late, an owner with an ``alive()`` method is also
+asked every few seconds; once it has said False for ``grace_s`` seconds (its session's
+timeout), the job is stopped.
 """
 from __future__ import annotations
 
 import os
 import threading
+import time
 import weakref
 from collections import deque
 from typing import Any
@@ -54,7 +58,11 @@ class RunManager:
                 if alive is not None:
                     alive.stop()
 
-            job._owner_ref = weakref.ref(owner, abandoned)  # type: ignore[attr-defined]
+            owner_ref = weakref.ref(owner, abandoned)
+            job._owner_ref = owner_ref  # type: ignore[attr-defined]
+            if callable(getattr(owner, "alive", None)):
+                threading.Thread(target=self._watch, args=(job, owner_ref), daemon=True,
+                                 name="cnnviz-run-watch").start()
         if job.threads is None:
             job.threads = max(1, available_cores() // self.max_runs)
         with self._lock:
@@ -81,6 +89,24 @@ class RunManager:
     def queued(self) -> list[Job]:
         with self._lock:
             return list(self._queue)
+
+    watch_every_s = 2.0
+
+    def _watch(self, job: Job, owner_ref: weakref.ref) -> None:
+        """Stop ``job`` once its owner has not been alive for its ``grace_s`` (the owner is only weakly held)."""
+        gone_since: float | None = None
+        while not job.done:
+            time.sleep(self.watch_every_s)
+            owner = owner_ref()
+            if owner is None:
+                return  # collected: the weakref callback stops the job
+            alive, grace = bool(owner.alive()), float(getattr(owner, "grace_s", 120.0))
+            del owner
+            now = time.monotonic()
+            gone_since = None if alive else (gone_since or now)
+            if gone_since is not None and now - gone_since >= grace:
+                job.stop()
+                return
 
     def _finished(self, job: Job) -> None:
         with self._lock:

@@ -243,7 +243,7 @@ class TrainingRun(Job):
         self.result = self._test(model, data, loop.amp, self._t_end - self._t_start, train_seconds, reason)
         if self.autosave:
             self.phase = "saving"
-            self.save_checkpoint()
+            self.autosave_checkpoint()
         self.phase = "done"
 
     def _make_loop(self, model: nn.Module) -> _Loop:
@@ -378,6 +378,16 @@ class TrainingRun(Job):
             self._t_end = time.perf_counter()
 
     # -- afterwards ----------------------------------------------------------------------------
+    def autosave_checkpoint(self) -> Path | None:
+        """Save when the run is worth keeping (:func:`~cnnviz.train.checkpoints.worth_keeping`), then prune old ones."""
+        from cnnviz.train.checkpoints import prune_checkpoints, worth_keeping
+
+        if not worth_keeping(self.result):
+            return None
+        path = self.save_checkpoint()
+        prune_checkpoints()
+        return path
+
     def save_checkpoint(self, name: str | None = None) -> Path:
         """Save the trained model (state_dict + everything needed to rebuild it); returns the path."""
         if self.model is None or self.result is None:

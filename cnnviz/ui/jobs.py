@@ -3,6 +3,8 @@ of its jobs, and the message of a job waiting for a free slot."""
 from __future__ import annotations
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cnnviz.train import manager
 from cnnviz.train.jobs import Job
@@ -11,13 +13,27 @@ OWNER = "jobs_owner_obj"
 
 
 class Owner:
-    """Kept in the session: when Streamlit drops the session, the run manager stops its jobs."""
+    """Kept in the session: when Streamlit drops the session, the run manager stops its jobs.
+
+    ``alive()`` says whether the browser is still connected; the manager stops the jobs of an
+    owner disconnected for longer than ``grace_s``, the server's timeout for such sessions.
+    """
+
+    def __init__(self, session_id: str | None, grace_s: float) -> None:
+        self.session_id, self.grace_s = session_id, grace_s
+
+    def alive(self) -> bool:
+        if self.session_id is None or not runtime.exists():
+            return True
+        return runtime.get_instance().is_active_session(self.session_id)
 
 
 def session_owner() -> Owner:
     """This session's owner, made on first use."""
     if OWNER not in st.session_state:
-        st.session_state[OWNER] = Owner()
+        ctx = get_script_run_ctx()
+        st.session_state[OWNER] = Owner(ctx.session_id if ctx is not None else None,
+                                        float(st.get_option("server.disconnectedSessionTTL")))
     return st.session_state[OWNER]
 
 

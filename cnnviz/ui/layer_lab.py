@@ -13,8 +13,8 @@ import streamlit as st
 
 from cnnviz import lab
 from cnnviz.analysis import human_count, significant
-from cnnviz.ui.state import (font_size, friendly_errors, style_chart, url_number, url_select, url_text, url_toggle,
-                             url_widget)
+from cnnviz.ui.state import (font_size, friendly_errors, ignored, style_chart, url_number, url_select, url_text,
+                             url_toggle, url_widget)
 
 SECTIONS = ("Conv & pool arithmetic", "Sliding window", "1x1 & bottlenecks", "Activations & softmax",
             "Dropout, BN, LRN, FC")
@@ -648,7 +648,7 @@ def _scores_editor() -> pd.DataFrame:
         try:
             st.session_state["_ll_scores0"] = _parse_scores(raw)
         except ValueError as exc:
-            st.warning(f"Ignored the link's scores {raw[:40]!r}: {exc}")
+            ignored("ll_scores", raw, exc)
             st.session_state["_ll_scores0"] = _parse_scores(DEFAULT_SCORES)
     edited = st.data_editor(st.session_state["_ll_scores0"], key="ll_scores_table", num_rows="dynamic",
                             hide_index=True, width="stretch",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import string
 from typing import Any, Callable, Iterator, Sequence
 
 import plotly.graph_objects as go

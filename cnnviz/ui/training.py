@@ -21,6 +21,7 @@ import streamlit as st
 from cnnviz.analysis import significant
 from cnnviz.data import DATASETS, Dataset, load_dataset, preprocessing_steps
 from cnnviz.train import TrainConfig, TrainingRun, list_checkpoints, manager, read_curves
+from cnnviz.train.checkpoints import MIN_EPOCHS, prune_checkpoints
 from cnnviz.train.config import AUGMENTS, INITS, OPTIMIZERS, RECOMMENDED_SETTINGS, SCHEDULES
 from cnnviz.train.device import describe, pick_device
 from cnnviz.train.experiments import EXPERIMENTS, ExperimentRun, default_size, get_experiment, init_gradient_profile
@@ -29,8 +30,8 @@ from cnnviz.train.jobs import Job
 from cnnviz.ui.model_settings import hidden_value
 from cnnviz.ui.jobs import queue_message, session_owner
 from cnnviz.ui.lenet import lenet_note
-from cnnviz.ui.state import (choice_parser, friendly_errors, number_parser, style_chart, url_number, url_select,
-                              url_text_area, url_toggle)
+from cnnviz.ui.state import (choice_parser, friendly_errors, number_parser, plain, style_chart, url_number, url_select,
+                             url_text_area, url_toggle)
 from cnnviz.ui.words import choice_label, setting_label
 from cnnviz.zoo import Setting, get_spec
 
@@ -194,7 +195,12 @@ def train_buttons(cfg_factory: Any) -> None:
                 start_run(cfg_factory())
                 st.rerun()
     with c2:
-        if run is not None and run.done:
+        if busy:
+            # Next to Train, where nothing above moves while the run starts: a Stop button drawn below, in
+            # the polling part, shifted as the page filled in, and clicks the moment it appeared missed it.
+            st.button("Stop training", icon=":material/stop:", key="tr_stop", on_click=run.stop,
+                      help="Stops within one batch and keeps what was learned")
+        elif run is not None and run.done:
             st.caption(f"Last run: {run.label} on {run.config.dataset}, {run.status}.")
 
 
@@ -250,7 +256,7 @@ def show_curves(run: TrainingRun) -> None:
 
 
 def live_run() -> None:
-    """The live view of this session's run: progress, curves, Stop; polls while the run is active."""
+    """The live view of this session's run: progress and curves; polls while the run is active (Stop is by Train)."""
     run = current(RUN)
     active = run is not None and not run.done
 
@@ -261,10 +267,6 @@ def live_run() -> None:
             st.info("Choose the settings and press **Train**. The defaults train LeNet-5 (modern: ReLU, max "
                     "pooling, batch norm) on the bundled MNIST digits to about 98% test accuracy in seconds.")
             return
-        stop_slot = st.empty()  # always there, so the elements below keep their places
-        if not run.done and stop_slot.button("Stop training", icon=":material/stop:",
-                                             help="Stops within one batch and keeps what was learned"):
-            run.stop()
         show_progress(run)
         show_curves(run)
         if active and run.done:
@@ -347,8 +349,14 @@ def show_result(run: TrainingRun, lecture: bool) -> None:
     st.subheader(f"Misclassified test images (the {len(r.mistakes)} most confident mistakes)")
     show_mistakes(run, 4 if lecture else 8)
     if run.checkpoint is not None:
-        st.success(f"Saved as checkpoint **{run.checkpoint.stem}**: the Seeing inside page can load it (pick it "
-                   "under Weights in its sidebar).", icon=":material/save:")
+        st.success(f"Saved as checkpoint **{plain(run.checkpoint.stem)}**: the Seeing inside page can load it (pick "
+                   "it under Weights in its sidebar).", icon=":material/save:")
+    elif st.button("Save this run as a checkpoint", icon=":material/save:", key="tr_save",
+                   help=f"Runs stopped before {MIN_EPOCHS:g} epoch are not saved on their own."):
+        with friendly_errors("Saving"):
+            run.save_checkpoint()
+            prune_checkpoints()
+            st.rerun()
 
 
 def show_checkpoints() -> None:

@@ -75,7 +75,10 @@ def test_a_run_continues_across_reruns_and_parts() -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["Test accuracy"].rstrip("%")) > 10.0
     assert any("stopped by you" in c.value for c in at.caption)
-    assert run.checkpoint is not None and run.checkpoint.exists()  # saved, even when stopped
+    if run.result.epochs_done < 1:  # stopped early: kept only on request
+        assert run.checkpoint is None
+        _button(at, "Save this run as a checkpoint").click().run()
+    assert run.checkpoint is not None and run.checkpoint.exists()
     assert _button(at, "Train").disabled is False
 
 
