@@ -57,7 +57,7 @@ def budget() -> Budget:
     )
 
 
-def _refuse(what: str, need: str, limit: str, var: str) -> ConfigError:
+def _refuse(what: str, need: str, limit: str) -> ConfigError:
     # the variable's name stays out of the message: a student cannot set it (the README names it for the operator)
     return ConfigError(f"refused before allocating anything: {what} needs {need}; the limit is {limit} "
                        "(a limit of this server: ask the person who runs it to raise it)")
@@ -73,20 +73,19 @@ def check(report: Report, purpose: str = "inference", batch_size: int = 1, optim
     t = report.totals
     what = f"{report.model} at {'x'.join(map(str, report.input_shape))}"
     if t.params > b.max_params:
-        raise _refuse(what, f"{human_count(t.params)} parameters", human_count(b.max_params), "CNNVIZ_MAX_PARAMS")
+        raise _refuse(what, f"{human_count(t.params)} parameters", human_count(b.max_params))
     if t.macs * batch_size > b.max_macs:
         raise _refuse(what, f"{human_count(t.macs * batch_size)} multiply-accumulates per batch",
-                      human_count(b.max_macs), "CNNVIZ_MAX_GMACS")
+                      human_count(b.max_macs))
     if purpose == "training":
         need = report.training_memory(batch_size, optimizer)["total"]
         if need > b.max_training_bytes:
             raise _refuse(f"training {what} with batch {batch_size}", f"about {human_bytes(need)}",
-                          human_bytes(b.max_training_bytes), "CNNVIZ_MAX_TRAIN_MB")
+                          human_bytes(b.max_training_bytes))
     else:
         need = batch_size * (t.activation_bytes + t.input_bytes) + t.param_bytes
         if need > b.max_activation_bytes:
-            raise _refuse(what, f"{human_bytes(need)} for weights and activations", human_bytes(b.max_activation_bytes),
-                          "CNNVIZ_MAX_ACTIVATION_MB")
+            raise _refuse(what, f"{human_bytes(need)} for weights and activations", human_bytes(b.max_activation_bytes))
     return report
 
 
