@@ -3,7 +3,7 @@ import streamlit as st
 
 from cnnviz.ui import builder as b
 from cnnviz.ui.home import COURSE, link
-from cnnviz.ui.state import chart_height, font_size, plain, url_number, url_text_area
+from cnnviz.ui.state import TABLE_ROW_PX, chart_height, font_size, plain, table_height, url_number, url_text_area
 
 PAGES = {p.stem: p for section in COURSE.values() for p in section}
 
@@ -66,7 +66,7 @@ def builder() -> None:
     with tabs[0]:
         if tabs[0].open:
             st.dataframe(b.numbers_table(desc), hide_index=True, column_config=b.NUMBERS_CONFIG,
-                         height=chart_height(420) if len(desc.rows) > 12 else "auto")
+                         row_height=TABLE_ROW_PX, height=table_height(len(desc.rows)))
     with tabs[1]:
         if tabs[1].open:
             if desc.ok:

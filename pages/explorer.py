@@ -6,7 +6,7 @@ from cnnviz.ui import explorer as ex
 from cnnviz.ui.builder import open_in_builder
 from cnnviz.ui.charts import shape_text
 from cnnviz.ui.model_settings import cached_report, model_settings, pick_model
-from cnnviz.ui.state import friendly_errors, url_select, url_tabs
+from cnnviz.ui.state import TABLE_ROW_PX, friendly_errors, table_height, url_select, url_tabs
 
 lecture = bool(st.session_state.get("lecture"))
 with st.sidebar:
@@ -53,8 +53,8 @@ with tabs[1]:
         table = ex.layer_table(report, depth)
         st.caption(f"{len(table)} rows" + (f", blocks at depth {depth} folded" if depth else ", every layer")
                    + ". Wide tables scroll sideways; click a column to sort.")
-        st.dataframe(table, hide_index=True, column_config=ex.TABLE_CONFIG, row_height=ex.TABLE_ROW_PX,
-                     height=ex.table_height(len(table)))
+        st.dataframe(table, hide_index=True, column_config=ex.TABLE_CONFIG, row_height=TABLE_ROW_PX,
+                     height=table_height(len(table)))
 with tabs[2]:
     if tabs[2].open and report is not None:
         for pair in (("params", "macs"), ("memory", "rf")):

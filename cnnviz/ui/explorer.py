@@ -191,15 +191,6 @@ def layer_table(report: Report, depth: int | None) -> pd.DataFrame:
     return df
 
 
-TABLE_ROW_PX = 35  # Streamlit's default row height, set explicitly so that the height below is exact
-TABLE_MAX_ROWS = 25  # a longer table scrolls inside its frame rather than push the page down
-
-
-def table_height(rows: int) -> int:
-    """Pixels for a table to show its header and every row (up to :data:`TABLE_MAX_ROWS`) without an inner scroll."""
-    return (min(rows, TABLE_MAX_ROWS) + 1) * TABLE_ROW_PX + 3  # + the frame's borders
-
-
 TABLE_CONFIG = {
     "#": st.column_config.TextColumn(width="small", help="Execution order (a folded block: its rows)"),
     "repeat": st.column_config.NumberColumn(width="small", help="Blocks folded into this row"),

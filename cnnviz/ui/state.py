@@ -223,6 +223,15 @@ def lecture_mode() -> bool:
     return on
 
 
+TABLE_ROW_PX = 35  # Streamlit's default row height, set explicitly so that the height below is exact
+TABLE_MAX_ROWS = 25  # a longer table scrolls inside its frame rather than push the page down
+
+
+def table_height(rows: int) -> int:
+    """Pixels for a table to show its header and every row (up to :data:`TABLE_MAX_ROWS`) without an inner scroll."""
+    return (min(rows, TABLE_MAX_ROWS) + 1) * TABLE_ROW_PX + 3  # + the frame's borders
+
+
 def chart_height(base: int = 380) -> int:
     """Chart height in pixels: larger in lecture mode."""
     return int(base * 1.4) if st.session_state.get("lecture") else base

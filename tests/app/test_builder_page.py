@@ -194,3 +194,24 @@ def test_see_inside_asks_to_train_a_network_without_weights() -> None:
     at = open_page(str(ROOT / "pages" / "inside.py"), 120, **b.inside_query(text, (1, 28, 28)))
     assert at.text_area(key="in_layers").value == text
     assert any("has no trained weights yet" in i.value for i in at.info)
+
+
+def test_the_numbers_table_shows_every_row_of_lenet5(monkeypatch) -> None:  # noqa: ANN001 - pytest's fixture
+    """LeNet-5's 11 rows all show, its output layer included, without an inner scroll (Streamlit's "auto"
+    height stops at about ten rows)."""
+    import streamlit as st
+
+    from cnnviz.ui import state
+
+    calls: list[dict] = []
+    original = st.dataframe
+
+    def recording(data, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append({"rows": len(data), **kwargs})
+        return original(data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "dataframe", recording)
+    _page(b_tab="Every layer's numbers")
+    (call,) = [c for c in calls if c["rows"] == 11]
+    shown = (call["height"] - 3) // call["row_height"] - 1  # the header takes one row, the frame 3 px
+    assert shown == 11 and call["row_height"] == state.TABLE_ROW_PX

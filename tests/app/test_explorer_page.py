@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 import cnnviz
 from cnnviz.analysis import Report, human_count
 from cnnviz.ui import explorer as ex
+from cnnviz.ui import state
 from cnnviz.ui.explorer import short_bytes
 from cnnviz.zoo import Setting
 from tests.app.pages import open_page
@@ -274,9 +275,9 @@ def test_the_layer_table_is_as_tall_as_its_rows(monkeypatch: pytest.MonkeyPatch,
     page(ex_model=model, ex_tab="Layer table", ex_fold=fold)
     (call,) = calls
     assert call["rows"] == rows
-    assert call["row_height"] == ex.TABLE_ROW_PX
+    assert call["row_height"] == state.TABLE_ROW_PX
     shown = (call["height"] - 3) // call["row_height"] - 1  # the header takes one row, the frame 3 px
-    assert shown == min(rows, ex.TABLE_MAX_ROWS)
+    assert shown == min(rows, state.TABLE_MAX_ROWS)
 
 
 def test_a_fractional_jump_is_explained_next_to_it() -> None:
