@@ -181,3 +181,10 @@ def test_no_scientific_notation(exponent: int) -> None:
     assert math.isclose(float(plain_number(0.5)), 0.5)
     assert (significant(1234.56), significant(1e-05), significant(0.12345), significant(0)) == \
         ("1235", "0.00001", "0.123", "0")
+
+
+def test_a_global_receptive_field_has_no_jump_note() -> None:
+    """Networks whose field is global (squeeze-and-excitation, attention) have no jump to explain."""
+    report = cnnviz.summarize("efficientnet_b0")
+    assert report.receptive_field["jump"] is None
+    assert report.jump_note() == ""

@@ -197,8 +197,9 @@ class Report:
         """Why the receptive field's jump is not a whole number ("" when it is): the layers with a fractional stride."""
         last = self.final_feature_layer()
         jump = self.receptive_field["jump"]
-        if last is None or all(float(j).is_integer() for j in (jump if isinstance(jump, list) else [jump])):
-            return ""
+        jumps = jump if isinstance(jump, list) else [jump]
+        if last is None or any(j is None for j in jumps) or all(float(j).is_integer() for j in jumps):
+            return ""  # no feature layer, an unknown or global field (attention, SE), or a whole jump
         causes = []
         for r in self.layers:
             if r.index > last.index or not r.stride or all(float(s).is_integer() for s in r.stride):
