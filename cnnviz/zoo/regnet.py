@@ -46,7 +46,7 @@ class RegNet(ZooModel):
     description=(
         "RegNetY-400MF (Radosavovic et al. 2020), torchvision's regnet_y_400mf(): 4,344,144 parameters, 0.40G MACs. "
         "Not one searched network but a design space: stage widths follow a quantised linear rule "
-        "(w_0 = 48, slope 27.89, multiplier 2.09), depth 16 blocks in 4 stages; each Y block is a ResNeXt "
+        "(initial width 48, slope 27.89, multiplier 2.09), depth 16 blocks in 4 stages; each Y block is a ResNeXt "
         "bottleneck (1x1, 3x3 grouped conv with groups of 8 channels, 1x1) with squeeze-and-excitation."
     ),
     facts=PaperFacts(

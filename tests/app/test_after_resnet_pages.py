@@ -17,7 +17,10 @@ NAMES = [s.name for s in cnnviz.list_models(AFTER_RESNET)]
 def test_explorer_lists_and_opens_them() -> None:
     at = open_page(str(ROOT / "pages" / "explorer.py"), 120, ex_model="swin_t")
     options = at.selectbox(key="ex_model").options
-    assert [o for o in options if o.startswith("after ResNet · ")] == [f"after ResNet · {n}" for n in NAMES]
+    group = [i for i, o in enumerate(options) if o.startswith("after ResNet · ")]
+    assert sorted(options[i] for i in group) == sorted(f"after ResNet · {n}" for n in NAMES)
+    assert group == list(range(group[0], group[0] + len(NAMES)))  # one group of their own, together
+    assert group[-1] == len(options) - 1 or options[group[-1] + 1].endswith("· custom")  # after the course's
     assert options[-len(NAMES):] == [f"after ResNet · {n}" for n in NAMES]  # after the course's networks
     assert len(NAMES) == 8
     assert not at.exception and not at.error
