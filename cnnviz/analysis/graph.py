@@ -76,6 +76,8 @@ class Graph:
 class _TensorInfo:
     node: int  # -1 for the input
     rf: rfm.RF
+    # (H, W, C) rather than (C, H, W): ConvNeXt and Swin permute for LayerNorm, Linear and attention
+    channels_last: bool = False
 
 
 _VIEW_OPS = {
@@ -175,9 +177,9 @@ class _Tracer:
         self.dtype_bytes = dtype_bytes
 
     # -- bookkeeping -------------------------------------------------------
-    def track(self, t: torch.Tensor, node: int, rf: rfm.RF) -> None:
+    def track(self, t: torch.Tensor, node: int, rf: rfm.RF, channels_last: bool = False) -> None:
         self.keep.append(t)
-        self.info[id(t)] = _TensorInfo(node, rf)
+        self.info[id(t)] = _TensorInfo(node, rf, channels_last)
 
     def lookup(self, t: torch.Tensor) -> _TensorInfo | None:
         return self.info.get(id(t))
@@ -262,16 +264,21 @@ class _Tracer:
             params, trainable, shared = self._params(own, row)
             inplace = bool(getattr(module, "inplace", False))
             passthrough = isinstance(module, (nn.Dropout, nn.Dropout2d, nn.Identity, nn.Flatten))
-            note = "; ".join(n for n in (lm.note, "in place: no new memory" if inplace else "", shared) if n)
+            # a per-position layer (LayerNorm, Linear, GELU, Dropout) on a channels-last map keeps it so
+            last = bool(src and src.channels_last) and _per_position(shape, lm.out_shape)
+            note = "; ".join(n for n in (lm.note, "in place: no new memory" if inplace else "", shared,
+                                         _CHANNELS_LAST_NOTE if last else "") if n)
             node = self.add_node(
                 name=row, type=type(module).__name__, module_name=name,
-                inputs=[src.node] if src else [], input_shapes=[shape], out_shape=lm.out_shape,
+                inputs=[src.node] if src else [],
+                input_shapes=[_chw(shape) if src and src.channels_last else shape],
+                out_shape=_chw(lm.out_shape) if last else lm.out_shape,
                 params=params, trainable_params=trainable, macs=lm.macs, extra_flops=lm.extra_flops,
                 activation_bytes=0 if (inplace or passthrough) else math.prod(lm.out_shape) * self.dtype_bytes,
                 rf=rf, note=note,
                 kernel=lm.window.kernel if lm.window else None, stride=lm.window.stride if lm.window else None,
             )
-            self.track(out, node.index, rf)
+            self.track(out, node.index, rf, last)
             if isinstance(module, nn.MaxPool2d) and module.return_indices:
                 # x, idx = pool(x): the indices come from the same row (MaxUnpool2d reads them)
                 idx = torch.empty(full, device="meta", dtype=torch.int64)
@@ -352,7 +359,12 @@ class _Tracer:
                 node.name, node.type, node.module_name = self.unique_name(name), type(module).__name__, name
                 node.out_shape, node.depth = tuple(out.shape[1:]), len(self.stack) - 1
                 info = self.lookup(out)
-                self.track(out, node.index, info.rf if info else node.rf)
+                last = bool(info and info.channels_last)
+                if last:
+                    node.out_shape = _chw(node.out_shape)
+                else:  # computed channels last inside, permuted back: the layer's output is channels first
+                    node.note = "; ".join(n for n in node.note.split("; ") if n != _CHANNELS_LAST_NOTE)
+                self.track(out, node.index, info.rf if info else node.rf, last)
             elif len(self.graph.nodes) > first:
                 self.graph.blocks.append(Block(name, type(module).__name__, first, len(self.graph.nodes) - 1,
                                                len(self.stack) - 1))
@@ -379,28 +391,42 @@ class _Tracer:
             return
         first_in = next(t for t in ins if self.lookup(t))
         in_shape = tuple(first_in.shape[1:])
-        if op == "__getitem__" and (window := _slice_window(args, in_shape)) is not None:
-            for t in outs:
-                self.track(t, srcs[0].node, srcs[0].rf.through(window.kernel, window.stride, window.padding))
+        in_last = srcs[0].channels_last
+        if op == "__getitem__" and (window := _slice_window(args, in_shape, in_last)) is not None:
+            for t in outs:  # a spatial subsample keeps the layout
+                self.track(t, srcs[0].node, srcs[0].rf.through(window.kernel, window.stride, window.padding), in_last)
             return
         if op in _VIEW_OPS:
             for t in outs:
-                kept = _spatial_kept(in_shape, tuple(t.shape[1:])) or _channels_moved(op, args)
+                shape = tuple(t.shape[1:])
+                kept = _spatial_kept(in_shape, shape) or _channels_moved(op, args)
                 rf = srcs[0].rf if kept else rfm.GLOBAL
-                self.track(t, srcs[0].node, rf)
+                self.track(t, srcs[0].node, rf, _last_after_view(op, args, in_shape, shape, in_last))
             return
         out_shape = tuple(outs[0].shape[1:])
         window, is_global = None, False
+        # elementwise and per-position operations keep a channels-last layout; the branches below say otherwise
+        last = in_last and _per_position(in_shape, out_shape)
         if op in _MERGE_OPS:
             rf = rfm.union([s.rf for s in srcs])
+            if op in {"cat", "concat"}:  # Swin's patch merging joins four channels-last maps along the channels
+                dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+                last = all(s.channels_last for s in srcs) and dim in (-1, 3) and len(out_shape) == 3
+            elif op == "stack":
+                last = False
+            else:  # an operand of equal shape shares the layout: x + attn(norm(x)) in Swin
+                last = len(out_shape) == 3 and any(
+                    info.channels_last for t in ins if (info := self.lookup(t)) and tuple(t.shape[1:]) == out_shape)
         elif op == "flatten":
             rf = srcs[0].rf if _spatial_kept(in_shape, out_shape) else rfm.GLOBAL
         elif op in _FUNCTIONAL_POOLS:
             window = _functional_window(op, args, kwargs)
             rf = srcs[0].rf.through(window.kernel, window.stride, window.padding, window.dilation)
         elif op == "pad" and len(out_shape) == 3 and len(in_shape) == 3:
-            pads = list(args[1] if len(args) > 1 else kwargs["pad"]) + [0, 0, 0, 0]
-            window = Window((1, 1), (1, 1), (pads[2], pads[0]))
+            pads = list(args[1] if len(args) > 1 else kwargs["pad"]) + [0, 0, 0, 0, 0, 0]
+            # F.pad lists the last dimension first: (W, H) channels first, (C, W, H) channels last
+            last = in_last and pads[0] == pads[1] == 0
+            window = Window((1, 1), (1, 1), (pads[4], pads[2]) if last else (pads[2], pads[0]))
             rf = srcs[0].rf.through(window.kernel, window.stride, window.padding)
         elif op.startswith("adaptive_") and len(out_shape) == 3:
             lm = _adaptive_like(in_shape, out_shape)
@@ -433,15 +459,22 @@ class _Tracer:
         params, trainable, shared = self._params(weights, row)
         if macs is None and (cost is not None or extra is not None):
             macs = 0
+        input_shapes = []
+        for t in ins:
+            if info := self.lookup(t):
+                shape = tuple(t.shape[1:])
+                same_layout = info.channels_last or (last and op in _MERGE_OPS and shape == out_shape)
+                input_shapes.append(_chw(shape) if same_layout else shape)
         node = self.add_node(
             name=row, type=short, module_name=owner,
-            inputs=[s.node for s in srcs], input_shapes=[tuple(t.shape[1:]) for t in ins if self.lookup(t)],
-            out_shape=out_shape, params=params, trainable_params=trainable, macs=macs,
+            inputs=[s.node for s in srcs], input_shapes=input_shapes,
+            out_shape=_chw(out_shape) if last else out_shape, params=params, trainable_params=trainable, macs=macs,
             extra_flops=extra, activation_bytes=0 if inplace else numel * self.dtype_bytes, rf=rf,
-            note="; ".join(n for n in ("in place: no new memory" if op in _INPLACE_OPS else "", shared) if n),
+            note="; ".join(n for n in ("in place: no new memory" if op in _INPLACE_OPS else "", shared,
+                                       _CHANNELS_LAST_NOTE if last else "") if n),
             kernel=window.kernel if window else None, stride=window.stride if window else None)
         for t in outs:
-            self.track(t, node.index, rf)
+            self.track(t, node.index, rf, last)
 
 
 def _apply(rf: rfm.RF, window: Window | None, is_global: bool) -> rfm.RF:
@@ -450,6 +483,28 @@ def _apply(rf: rfm.RF, window: Window | None, is_global: bool) -> rfm.RF:
     if window is None:
         return rf
     return rf.through(window.kernel, window.stride, window.padding, window.dilation)
+
+
+_CHANNELS_LAST_NOTE = "computed channels last"
+
+
+def _chw(shape: Shape) -> Shape:
+    """A channels-last (H, W, C) shape written as every other row is: (C, H, W)."""
+    return (shape[2], shape[0], shape[1])
+
+
+def _per_position(in_shape: Shape, out_shape: Shape) -> bool:
+    """Does an operation on an (H, W, C) map keep every position (LayerNorm, Linear, GELU, Dropout, x + y)?"""
+    return len(in_shape) == 3 and len(out_shape) == 3 and in_shape[:2] == out_shape[:2]
+
+
+def _last_after_view(op: str, args: tuple, in_shape: Shape, out_shape: Shape, in_last: bool) -> bool:
+    """Is a view's output channels last? ``permute(0, 2, 3, 1)`` makes it so, ``permute(0, 3, 1, 2)`` undoes it;
+    a view that keeps the shape keeps the layout; any other reshape (windows, tokens) is not a map."""
+    if op == "permute" and _channels_moved(op, args):
+        dims = args[1] if len(args) == 2 and isinstance(args[1], (list, tuple)) else args[1:]
+        return not in_last and len(in_shape) == 3 if tuple(dims) == (0, 2, 3, 1) else False
+    return in_last and out_shape == in_shape
 
 
 def _channels_moved(op: str, args: tuple) -> bool:
@@ -461,15 +516,17 @@ def _channels_moved(op: str, args: tuple) -> bool:
     return tuple(dims) in {(0, 2, 3, 1), (0, 3, 1, 2)}
 
 
-def _slice_window(args: tuple, in_shape: Shape) -> Window | None:
-    """A slice like ``x[:, :, ::2, ::2]`` subsamples: a 1x1 window with the slice's step as stride."""
+def _slice_window(args: tuple, in_shape: Shape, channels_last: bool = False) -> Window | None:
+    """A slice like ``x[:, :, ::2, ::2]`` (``x[..., ::2, ::2, :]`` channels last) subsamples: a 1x1 window
+    with the slice's step as stride."""
     index = args[1] if len(args) > 1 else None
     if len(in_shape) != 3 or not isinstance(index, tuple) or len(index) != 4:
         return None
-    if not all(isinstance(i, slice) for i in index[2:]):
+    spatial = index[1:3] if channels_last else index[2:]
+    if not all(isinstance(i, slice) for i in spatial):
         return None
-    steps = tuple(i.step or 1 for i in index[2:])
-    starts = tuple(-(i.start or 0) for i in index[2:])
+    steps = tuple(i.step or 1 for i in spatial)
+    starts = tuple(-(i.start or 0) for i in spatial)
     return Window((1, 1), steps, starts)  # type: ignore[arg-type]
 
 
