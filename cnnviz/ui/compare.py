@@ -97,9 +97,10 @@ def describe_group(group: engine.Group) -> str:
 
 
 def kind_text(totals: engine.KindTotals | None) -> str:
-    """``13 layers, 14.71M params, 15.35G MACs``; a kind without weights shows no parameters; ``-`` when absent."""
+    """``13 layers, 14.71M params, 15.35G MACs``; a kind without weights shows no parameters; ``none`` when absent
+    (a lone ``-`` would be drawn as a list bullet by ``st.table``'s Markdown cells)."""
     if totals is None:
-        return "-"
+        return "none"
     parts = [f"{totals.layers} layer{'s' if totals.layers != 1 else ''}"]
     parts += [f"{human_count(totals.params)} params"] if totals.params else []
     parts += [f"{human_count(totals.macs)} MACs"] if totals.macs else []

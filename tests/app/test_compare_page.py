@@ -146,3 +146,10 @@ def test_receptive_field_growth_follows_depth() -> None:
     for trace, last in zip(fig.data, (49, 49, 21)):
         xs = list(trace.x)
         assert xs == sorted(xs) and xs[-1] == last
+
+
+def test_a_kind_one_network_lacks_reads_none() -> None:
+    """plain50 has no merges: its cell says so in a word, not a '-' that the table would draw as a bullet."""
+    from cnnviz.ui import compare as cmp_ui
+
+    assert cmp_ui.kind_text(None) == "none"
