@@ -147,6 +147,13 @@ def _channels(help: str = "Output channels") -> Arg:
 
 _SIZE_HELP = "a whole number, or AxB for height x width"
 
+_POOL_ARGS = (  # max and average pooling take the same arguments
+        Arg("K", "size", None, f"Window size: {_SIZE_HELP}", min=1, max=10_000),
+        Arg("stride", "size", "K", "Step between windows (default: K, windows do not overlap)", min=1, max=10_000),
+        Arg("padding", "size", 0, "Padding on each side (at most half the window)", max=10_000),
+        Arg("ceil", "bool", False, "Round the output size up: a last, partial window (Caffe's rule, GoogLeNet's)"),
+)
+
 LAYER_KINDS: dict[str, LayerKind] = {k.name: k for k in (
     LayerKind("conv", "Convolution: C filters of K x K over all input channels (per group).", (
         _channels("Output channels (number of filters)"),
@@ -157,18 +164,9 @@ LAYER_KINDS: dict[str, LayerKind] = {k.name: k for k in (
         Arg("groups", "int", 1, "Channel groups: each filter sees (input channels) / groups channels", min=1, max=100_000),
         Arg("bias", "bool", True, "Add a learned bias per filter"),
     ), positional=2),
-    LayerKind("maxpool", "Max pooling: the largest value of each K x K window.", (
-        Arg("K", "size", None, f"Window size: {_SIZE_HELP}", min=1, max=10_000),
-        Arg("stride", "size", "K", "Step between windows (default: K, windows do not overlap)", min=1, max=10_000),
-        Arg("padding", "size", 0, "Padding on each side (at most half the window)", max=10_000),
-        Arg("ceil", "bool", False, "Round the output size up: a last, partial window (Caffe's rule, GoogLeNet's)"),
-    ), positional=1),
-    LayerKind("avgpool", "Average pooling: the mean of each K x K window (padding counts as zeros).", (
-        Arg("K", "size", None, f"Window size: {_SIZE_HELP}", min=1, max=10_000),
-        Arg("stride", "size", "K", "Step between windows (default: K, windows do not overlap)", min=1, max=10_000),
-        Arg("padding", "size", 0, "Padding on each side (at most half the window)", max=10_000),
-        Arg("ceil", "bool", False, "Round the output size up: a last, partial window (Caffe's rule, GoogLeNet's)"),
-    ), positional=1),
+    LayerKind("maxpool", "Max pooling: the largest value of each K x K window.", _POOL_ARGS, positional=1),
+    LayerKind("avgpool", "Average pooling: the mean of each K x K window (padding counts as zeros).", _POOL_ARGS,
+              positional=1),
     LayerKind("gap", "Global average pooling and flatten: one value per channel."),
     LayerKind("relu", "ReLU: max(0, x)."),
     LayerKind("tanh", "Hyperbolic tangent."),
