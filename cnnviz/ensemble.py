@@ -163,7 +163,7 @@ def _subset(dataset: str, train_size: int):  # noqa: ANN202 - (data, splits)
 def run_ensemble(dataset: str = "mnist", *, k: int = 5, train_size: int = 500, epochs: int = 10,
                  model: str = "tinyvgg", settings: dict | None = None, seed: int = 0,
                  progress: Callable[[str, float], None] | None = None) -> EnsembleResult:
-    """Train ``k`` copies of ``model`` from different random initialisations (seeds ``seed .. seed+k-1``).
+    """Train ``k`` copies of ``model`` from different random initialisations (random seeds ``seed`` to ``seed+k-1``).
 
     The default is :func:`cnnviz.augment.build_model`'s narrow tinyvgg (``width`` 8, 12K
     parameters): five train in seconds on a CPU, each weak enough on 500 images that
