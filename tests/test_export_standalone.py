@@ -177,3 +177,18 @@ def test_torchvision_networks_export_to_standalone_pytorch(tmp_path: Path, one_t
         source = module_source(model, title=name, example_input=(3, size, size))
         write_case(tmp_path, name, source, model, torch.randn(1, 3, size, size))
     assert run_clean(tmp_path, list(TORCHVISION)) == {name: "ok" for name in TORCHVISION}
+
+
+# A network written in the builder's grammar with every kind of block it knows.
+BUILT = ("conv(16,3,padding=same) bn relu 2*(residual(16)) bottleneck(8,stride=2) inception(8,4,8,4,8,8) "
+         "separable(32,stride=2) dropout(0.2) gap fc(10)")
+
+
+@pytest.mark.slow
+def test_a_built_network_exports_to_standalone_pytorch(tmp_path: Path, one_thread: None) -> None:
+    """The builder's network (residual, bottleneck, inception and separable blocks) runs without cnnviz,
+    takes the built model's weights with strict=True and gives the same outputs."""
+    settings = {"layers": BUILT, "in_channels": 3, "input_size": 32}
+    model = cnnviz.build("custom", **settings)
+    write_case(tmp_path, "built", zoo_source("custom", settings), model, torch.randn(2, 3, 32, 32))
+    assert run_clean(tmp_path, ["built"]) == {"built": "ok"}
