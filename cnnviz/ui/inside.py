@@ -27,7 +27,8 @@ from cnnviz.inspect.activations import activations, channel_stats, mosaic, predi
 from cnnviz.ui.charts import rf_chart, shape_text
 from cnnviz.ui.lenet import lenet_note
 from cnnviz.ui.model_settings import model_label
-from cnnviz.ui.state import chart_height, font_size, plain, url_number, url_select, url_text_area, url_toggle
+from cnnviz.ui.state import (chart_height, font_size, plain, url_number, url_select, url_sets, url_text_area,
+                             url_toggle)
 from cnnviz.ui.uploads import uploaded_image
 
 MODELS = ("lenet5", "tinyvgg", "alexnet", "vgg11", "vgg16", "nin", "googlenet", "resnet18", "resnet50",
@@ -208,7 +209,7 @@ def pick_model_and_weights(lecture: bool) -> tuple[str, weights.WeightsChoice | 
             st.markdown(f"- **{plain(info.name, 60)}** (unusable): {plain(_without_file_name(info), 300)}")
     size = 0
     if not lecture:
-        with st.expander("Input size", expanded=False):
+        with st.expander("Input size", expanded=url_sets({"in_size": 0})):
             size = url_number("Input side (pixels, 0 = what the weights expect)", "in_size", 0, 0, 1024, 1,
                               help="A bigger input gives bigger maps; the model must accept it. Activation views "
                                    "are refused before anything is allocated when they would not fit in memory.")

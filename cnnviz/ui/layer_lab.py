@@ -14,7 +14,7 @@ import streamlit as st
 from cnnviz import lab
 from cnnviz.analysis import human_count, significant
 from cnnviz.ui.state import (font_size, friendly_errors, ignored, style_chart, url_number, url_select, url_text,
-                             url_toggle, url_widget)
+                             url_sets, url_toggle, url_widget)
 
 SECTIONS = ("Conv & pool arithmetic", "Sliding window", "1x1 & bottlenecks", "Activations & softmax",
             "Dropout, BN, LRN, FC")
@@ -91,7 +91,7 @@ def _layer_widgets(kind: str) -> lab.LayerConfig:
                                    "on every side")
     with c2:
         p = url_number("Zeros per side P", "ll_p", 2, 0, 256, disabled=pad_mode != "number")
-    with st.expander("Dilation, groups, bias", expanded=False):
+    with st.expander("Dilation, groups, bias", expanded=url_sets({"ll_d": 1, "ll_g": 1, "ll_bias": True})):
         c1, c2, c3 = st.columns(3)
         with c1:
             d = url_number("Dilation d", "ll_d", 1, 1, 32, help="Gaps between the filter's taps: F' = d(F-1)+1")

@@ -22,6 +22,7 @@ _KEEP = "_keep_"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>!~|$#@&])")
 _COLON_WORD = re.compile(r":(?=\S)")  # http://, :red[...], :material/x:, :smile: (a colon before a space is prose)
 _WWW = re.compile(r"(?i)\b(www)\.")
+_JOINER = "\u2060"  # WORD JOINER: zero width, invisible, not part of any address
 _LINE_START = re.compile(r"^(\s*\d*)([-+=.)])")
 
 
@@ -38,8 +39,11 @@ def plain(text: object, limit: int | None = None) -> str:
     if limit is not None and len(s) > limit:
         s = s[:limit] + "..."
     s = _MARKDOWN_SPECIAL.sub(r"\\\1", s)
-    s = _COLON_WORD.sub(r"\\:", s)
-    s = _WWW.sub(r"\1\\.", s)
+    # Streamlit's Markdown links bare addresses after the escapes are read ("http\\://x" is still a link), so an
+    # invisible word joiner breaks each pattern it looks for: "scheme:" + "//", "www.", and "@" in an e-mail
+    s = _COLON_WORD.sub("\\\\:" + _JOINER, s)
+    s = _WWW.sub(r"\1" + _JOINER + r"\\.", s)
+    s = s.replace("\\@", "\\@" + _JOINER)
     return _LINE_START.sub(r"\1\\\2", s)
 
 
@@ -54,6 +58,13 @@ def _encode(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(map(str, value))
     return str(value)
+
+
+def url_sets(defaults: dict[str, Any]) -> bool:
+    """Whether the page's link gives any of these keys a value other than its default: a collapsed section that
+    holds them opens, so what the link set (or the warning that a value was ignored) is in sight."""
+    return any((raw := st.query_params.get(key)) is not None and raw != _encode(default)
+               for key, default in defaults.items())
 
 
 def url_widget(

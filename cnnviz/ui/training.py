@@ -31,7 +31,7 @@ from cnnviz.ui.model_settings import hidden_value
 from cnnviz.ui.jobs import queue_message, session_owner
 from cnnviz.ui.lenet import lenet_note
 from cnnviz.ui.state import (choice_parser, friendly_errors, number_parser, plain, style_chart, url_number, url_select,
-                             url_text_area, url_toggle)
+                             url_sets, url_text_area, url_toggle)
 from cnnviz.ui.words import choice_label, setting_label
 from cnnviz.zoo import Setting, get_spec
 
@@ -149,7 +149,9 @@ def training_form(lecture: bool) -> TrainConfig:
         for name, (_, key, default, lo, hi) in numbers.items():
             advanced[name] = hidden_value(key, default, number_parser(type(default), lo, hi))
     else:
-        with st.expander("More training settings"):
+        linked = {key: default for _, key, *_rest, default in specs.values()}
+        linked |= {key: default for _, key, default, _lo, _hi in numbers.values()}
+        with st.expander("More training settings", expanded=url_sets(linked)):
             cols = st.columns(4)
             for col, (name, (label, key, choices, default)) in zip(cols, specs.items()):
                 with col:

@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 import cnnviz
 from cnnviz.analysis import human_count
+from cnnviz.ui.words import setting_label
 from tests.browser.helpers import (assert_no_exception, goto, metric_value, screenshot, select_option, set_number,
                                    toggle, wait_idle)
 
@@ -107,7 +108,7 @@ def test_compare_models_and_what_changed(app_url: str, page: Page) -> None:
     set_number_by_key(page, "c2_width_mult", 0.5)
     expected = cnnviz.summarize("plain50", width_mult=0.5).totals.params
     expect(main.get_by_text(f"{expected:,}", exact=False)).to_be_visible()
-    expect(main.get_by_text("width_mult 1.0 → 0.5", exact=False)).to_be_visible()
+    expect(main.get_by_text(f"{setting_label('width_mult').lower()} 1.0 → 0.5", exact=False)).to_be_visible()
     assert_no_exception(page)
     open_tab(page, "Receptive field growth")
     expect(main.locator('[data-testid="stPlotlyChart"]')).to_have_count(1)

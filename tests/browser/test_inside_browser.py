@@ -63,7 +63,7 @@ def test_every_image_source(app_url: str, page: Page) -> None:
     wait_idle(page)
     assert_no_exception(page)
     expect(page.locator('[data-testid="stAlertContentError"]')).to_contain_text(
-        "broken.png: the image could not be decoded")
+        "broken.png: the image could not be read")
 
     choose_source(page, "Draw a digit")
     canvas = page.locator(".st-key-in_canvas canvas.upper-canvas")
