@@ -448,9 +448,10 @@ class Student:
         uploader = self.page.locator('[data-testid="stFileUploaderDropzoneInput"]')
         await self.timed("inside upload", lambda: uploader.set_input_files(files, timeout=self.timeout_ms))
         await self.check_page()
-        caption = self.page.get_by_text(re.compile(r"^load-s\d+-\d+\.png: \d+x\d+ pixels"))
-        await caption.first.wait_for()  # the image shown as the model's input, captioned with its file
-        shown = (await caption.first.inner_text()).split(":")[0]
+        # the image shown as the model's input, captioned with its file (and its own size when it was resized)
+        caption = self.page.get_by_text(re.compile(r"^load-s\d+-\d+\.png( \(\d+x\d+\))?: \d+x\d+ pixels"))
+        await caption.first.wait_for()
+        shown = (await caption.first.inner_text()).split(":")[0].split(" (")[0]
         if shown != name:
             owner = self.tally.claims.get(("upload", shown))
             raise Failure("leak" if owner not in (None, self.index) else "mismatch",
