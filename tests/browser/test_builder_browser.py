@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from cnnviz.ui.builder import arg_label
 from tests.browser.helpers import (SCREENSHOTS, assert_no_exception, click_button, goto, metric_value, screenshot,
                                    select_option, wait_idle)
 
@@ -28,8 +29,8 @@ def set_number(page: Page, label: str, value: int, nth: int = -1) -> None:
 def add_layer(page: Page, kind: str, **values: int) -> None:
     select_option(page, "New layer", kind)
     click_button(page, "Add layer")
-    for label, value in values.items():
-        set_number(page, label, value)
+    for name, value in values.items():
+        set_number(page, arg_label(name), value)  # the row's input for a grammar argument: "C (channels)"
 
 
 def row_outputs(page: Page) -> list[str]:
@@ -67,12 +68,12 @@ def test_click_lenet5_together_break_it_share_it_train_it_look_inside(app_url: s
     page.screenshot(path=str(SCREENSHOTS / "builder-lenet5-1280x720.png"))  # what a laptop shows first
 
     # break C3: a 40x40 kernel on 14x14 maps; the message sits at its row
-    set_number(page, "K", 40, nth=2)  # K of rows 1 (conv), 3 (avgpool), 4 (conv)
+    set_number(page, arg_label("K"), 40, nth=2)  # K of rows 1 (conv), 3 (avgpool), 4 (conv)
     error = page.locator('[data-testid="stAlertContentError"]').filter(has_text="Row 4: ")
     expect(error).to_contain_text("kernel 40 larger than the input 14x14")
     assert metric_value(page, "Parameters") == "?"
     screenshot(page, "builder-broken-row")
-    set_number(page, "K", 5, nth=2)
+    set_number(page, arg_label("K"), 5, nth=2)
     assert metric_value(page, "Parameters") == "61,706"
 
     # the link opens the same network in a fresh browser
