@@ -41,7 +41,7 @@ def plain(text: object, limit: int | None = None) -> str:
     s = _MARKDOWN_SPECIAL.sub(r"\\\1", s)
     # Streamlit's Markdown links bare addresses after the escapes are read ("http\\://x" is still a link), so an
     # invisible word joiner breaks each pattern it looks for: "scheme:" + "//", "www.", and "@" in an e-mail
-    s = _COLON_WORD.sub("\\\\:" + _JOINER, s)
+    s = _COLON_WORD.sub(r"\\:", s).replace("\\://", "\\:" + _JOINER + "//")
     s = _WWW.sub(r"\1" + _JOINER + r"\\.", s)
     s = s.replace("\\@", "\\@" + _JOINER)
     return _LINE_START.sub(r"\1\\\2", s)
