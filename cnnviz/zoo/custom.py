@@ -641,6 +641,17 @@ def _ceil_out(size: int, k: int, s: int, p: int) -> int:
     return out - 1 if (out - 1) * s >= size + p else out
 
 
+def _with_skip(c: int, out: int, stride: int, hw: tuple[int, int], parts: list[int],
+               terms: list[str]) -> tuple[tuple[int, ...], int, str, str]:
+    """A residual block's step: its branch's ``parts`` and ``terms``, plus torchvision's 1x1 conv + BN projection
+    on the skip where the shape changes (stride or channels)."""
+    note = ""
+    if stride != 1 or c != out:
+        parts, terms = parts + [c * out, 2 * out], terms + [f"1x1x{c}x{out}", f"2x{out}"]
+        note = "a 1x1 conv + BN projection on the skip (the shape changes)"
+    return (out, *hw), sum(parts), f"{' + '.join(terms)} = {_n(sum(parts))}", note
+
+
 def _step(spec: LayerSpec, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, str, str]:
     """(output shape, parameters, formula, note) of one layer on ``shape``; raises :class:`_Impossible`."""
     kind = spec.kind
@@ -711,12 +722,7 @@ def _step(spec: LayerSpec, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int
         hw = ((h - 1) // s + 1, (w - 1) // s + 1)
         parts = [9 * c * out, 2 * out, 9 * out * out, 2 * out]
         terms = [f"3x3x{c}x{out}", f"2x{out}", f"3x3x{out}x{out}", f"2x{out}"]
-        note = ""
-        if s != 1 or c != out:
-            parts += [c * out, 2 * out]
-            terms += [f"1x1x{c}x{out}", f"2x{out}"]
-            note = "a 1x1 conv + BN projection on the skip (the shape changes)"
-        return (out, *hw), sum(parts), f"{' + '.join(terms)} = {_n(sum(parts))}", note
+        return _with_skip(c, out, s, hw, parts, terms)
     if kind == "bottleneck":
         c, h, w = _spatial(shape, kind)
         width, s = g("C"), g("stride")
@@ -724,12 +730,7 @@ def _step(spec: LayerSpec, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int
         hw = ((h - 1) // s + 1, (w - 1) // s + 1)
         parts = [c * width, 2 * width, 9 * width * width, 2 * width, width * out, 2 * out]
         terms = [f"1x1x{c}x{width}", f"2x{width}", f"3x3x{width}x{width}", f"2x{width}", f"1x1x{width}x{out}", f"2x{out}"]
-        note = ""
-        if s != 1 or c != out:
-            parts += [c * out, 2 * out]
-            terms += [f"1x1x{c}x{out}", f"2x{out}"]
-            note = "a 1x1 conv + BN projection on the skip (the shape changes)"
-        return (out, *hw), sum(parts), f"{' + '.join(terms)} = {_n(sum(parts))}", note
+        return _with_skip(c, out, s, hw, parts, terms)
     if kind == "inception":
         c, h, w = _spatial(shape, kind)
         c1, c3r, c3, c5r, c5, pp = (g(n) for n in _INCEPTION_NAMES)
