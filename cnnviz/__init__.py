@@ -8,7 +8,8 @@ Build any network of the course by name and analyse it exactly::
     print(report)                 # per-layer table
     report.totals.macs            # 15,470,264,320
 """
-from cnnviz.analysis import ConfigError, Report, analyze, summarize
+from cnnviz.analysis import Report, analyze, summarize
+from cnnviz.errors import ConfigError
 from cnnviz.zoo import build, get_spec, list_models
 
 __all__ = ["ConfigError", "Report", "analyze", "build", "get_spec", "list_models", "summarize"]

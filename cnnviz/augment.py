@@ -31,7 +31,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 BILINEAR = v2.InterpolationMode.BILINEAR
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torchvision.transforms import v2
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 
 @torch.no_grad()

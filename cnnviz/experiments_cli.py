@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any, Callable
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 WHICH = ("augment", "transfer", "ensemble", "multicrop")
 

@@ -25,7 +25,7 @@ from torch import nn
 
 from cnnviz.analysis import analyze, significant
 from cnnviz.analysis.counting import sliding_out
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 KINDS = {"conv": "Convolution", "max": "Max pooling", "avg": "Average pooling"}
 PADDINGS = ("valid", "same", "number")

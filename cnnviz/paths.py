@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 
 def _folder(path: Path, what: str) -> Path:

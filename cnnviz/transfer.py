@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from cnnviz import guard, paths
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.data import Dataset, load_dataset
 from cnnviz.ensemble import accuracy, probabilities
 from cnnviz.inspect.images import IMAGENET_MEAN, IMAGENET_STD

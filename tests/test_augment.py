@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from cnnviz import augment as A
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 SIZE = (24, 30)  # not square, so height and width cannot be mixed up
 

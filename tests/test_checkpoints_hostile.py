@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import cnnviz
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.train import checkpoints as ck
 
 MARKER = Path("/tmp/cnnviz-pickle-ran")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.data import DATASETS, load_dataset, preprocessing_steps
 from cnnviz.data import datasets as ds
 from cnnviz.data.preprocess import as_matrix, covariance, decorrelate, pca_whiten, zca_whiten

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from cnnviz import ensemble as E
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 
 def _linear(seed: int, size: int = 8, classes: int = 4) -> nn.Module:

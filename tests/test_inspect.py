@@ -11,7 +11,7 @@ from PIL import Image
 from torch import nn
 
 import cnnviz
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.inspect import activations as act_mod
 from cnnviz.inspect import erf as erf_mod
 from cnnviz.inspect import filters, gradcam, images, weights

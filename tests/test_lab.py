@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnviz import lab
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 # ---------------------------------------------------------------------------------------------
 # One layer: shapes and counts agree with PyTorch and with the course's formulas

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from cnnviz import cli as cnnviz_cli
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.train import (RunManager, TrainingRun, gradient_norms, list_checkpoints, load_checkpoint,
                           read_curves, save_checkpoint)
 from cnnviz.train import device as device_mod

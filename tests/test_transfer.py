@@ -9,7 +9,7 @@ import torchvision
 from torch import nn
 
 from cnnviz import transfer as T
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.zoo import build
 
 

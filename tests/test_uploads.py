@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.inspect import images
 
 ROOT = Path(__file__).resolve().parents[1]

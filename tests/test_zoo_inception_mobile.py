@@ -9,7 +9,7 @@ import torch
 import torchvision
 from torch import nn
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.zoo import build, get_spec, list_models
 from cnnviz.zoo.mobile import Fire
 

@@ -7,7 +7,7 @@ import torchvision
 from torch import nn
 
 from cnnviz.analysis import summarize
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.zoo import build, get_spec, list_models
 from cnnviz.zoo.resnet import BasicBlock, Bottleneck, ZeroPadShortcut
 

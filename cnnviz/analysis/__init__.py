@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from cnnviz.analysis.depth import depth
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.analysis.graph import trace
 from cnnviz.analysis.report import (LayerRow, Report, Totals, human_bytes, human_count, make_rows, plain_number,
                                     significant)

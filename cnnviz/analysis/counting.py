@@ -73,7 +73,7 @@ from typing import Callable
 
 from torch import nn
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 Shape = tuple[int, ...]  # without the batch dimension
 

@@ -27,7 +27,7 @@ from torch.overrides import TorchFunctionMode
 
 from cnnviz.analysis import receptive_field as rfm
 from cnnviz.analysis.counting import FUNCTIONAL_COST, FUNCTIONAL_MACS, LayerMath, Shape, Window, _pool, has_rule_base, rule_for
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 
 @dataclass

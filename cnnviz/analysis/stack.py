@@ -22,7 +22,7 @@ from typing import Any
 from torch import nn
 
 from cnnviz.analysis.counting import Shape, rule_for
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.zoo.base import make_activation
 
 LAYER_TYPES = ("conv", "pool", "act", "bn", "dropout", "flatten", "linear", "lrn", "softmax")

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from cnnviz import paths
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.data.standin import CLASSES as STANDIN_CLASSES
 from cnnviz.data.standin import make_standin
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from cnnviz.analysis import summarize
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.export.onnx import MAX_ONNX_PARAMS, onnx_bytes
 from cnnviz.export.snippet import changed_settings, pytorch_code, torchvision_twin
 from cnnviz.export.source import module_source, zoo_source

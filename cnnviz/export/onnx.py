@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from cnnviz import guard
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.zoo import build, get_spec
 
 MAX_ONNX_PARAMS = 65_000_000

@@ -34,7 +34,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 _PAIR_ARGS = frozenset({"kernel_size", "stride", "padding", "dilation", "output_padding", "output_size"})

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from cnnviz import guard
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.analysis.report import Report
 
 

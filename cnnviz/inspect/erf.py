@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from cnnviz.analysis import analyze
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.analysis.report import Report
 from cnnviz.inspect.activations import check_budget, evaluating, hooked, resolve, run_until
 

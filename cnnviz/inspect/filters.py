@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 
 def conv_layers(model: nn.Module) -> list[str]:

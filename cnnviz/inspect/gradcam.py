@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.analysis.report import Report
 from cnnviz.inspect.activations import check_budget, evaluating, hooked, resolve, spatial_layers
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 MAX_UPLOAD_MB = 20
 """The upload limit in MB of 2**20 bytes: the uploader's "Limit 20MB" counts the same way."""

@@ -20,7 +20,7 @@ from torch import nn
 
 import cnnviz
 from cnnviz import paths
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.data import load_dataset
 from cnnviz.inspect.images import IMAGENET_MEAN, IMAGENET_STD, MNIST_MEAN, MNIST_STD, InputSpec
 from cnnviz.train import (CheckpointInfo, TrainConfig, TrainingRun, checkpoint_info, list_checkpoints, load_checkpoint,

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from cnnviz import paths
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 if TYPE_CHECKING:
     from cnnviz.train.run import TrainingRun

@@ -7,7 +7,7 @@ import sys
 from dataclasses import fields
 from typing import Any
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.data import DATASETS
 from cnnviz.train.config import AUGMENTS, DEVICES, INITS, OPTIMIZERS, SCHEDULES, TrainConfig
 

@@ -6,7 +6,7 @@ import time
 
 import torch
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 
 def available_cores() -> int:

@@ -144,7 +144,7 @@ def default_size(device: str = "auto") -> str:
 
 def get_experiment(key: str, size: str | None = None, device: str = "auto") -> Experiment:
     """The experiment ``key`` at ``size`` (quick / full; default: by device), every run on ``device``."""
-    from cnnviz.analysis.errors import ConfigError
+    from cnnviz.errors import ConfigError
 
     if key not in _BUILDERS:
         raise ConfigError(f"unknown experiment {key!r}; choose one of {', '.join(EXPERIMENTS)}")

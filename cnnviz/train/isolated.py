@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.data import load_dataset
 from cnnviz.train.run import TrainingRun
 

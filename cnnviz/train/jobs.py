@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 STATES = ("created", "queued", "running", "finished", "stopped", "failed")
 

@@ -18,7 +18,7 @@ import weakref
 from collections import deque
 from typing import Any
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.train.device import available_cores
 from cnnviz.train.jobs import Job
 

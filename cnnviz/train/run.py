@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnviz import guard
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.data import Dataset, load_dataset
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.device import ThreadTuner, available_cores, describe, pick_device

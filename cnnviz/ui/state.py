@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 _KEEP = "_keep_"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>!~|$#@&])")

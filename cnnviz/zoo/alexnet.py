@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.zoo.base import ACTIVATIONS, ZooModel, fc_classifier, make_activation
 from cnnviz.zoo.registry import PaperFacts, Setting, register
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 AFTER_RESNET = "after_resnet"

@@ -37,7 +37,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.zoo.base import ZooModel
 from cnnviz.zoo.inception import BasicConv2d, Inception
 from cnnviz.zoo.mobile import DepthwiseSeparable

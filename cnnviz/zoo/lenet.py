@@ -17,7 +17,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.zoo.base import ACTIVATIONS, ZooModel, make_activation
 from cnnviz.zoo.registry import PaperFacts, Setting, register
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.zoo.base import ACTIVATIONS, ZooModel, make_activation
 from cnnviz.zoo.registry import PaperFacts, Setting, register
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 
 
 @dataclass(frozen=True)

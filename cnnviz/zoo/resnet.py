@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.zoo.base import ACTIVATIONS, ZooModel, make_activation
 from cnnviz.zoo.registry import PaperFacts, Setting, register
 

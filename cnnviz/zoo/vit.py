@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from cnnviz.analysis.errors import ConfigError
+from cnnviz.errors import ConfigError
 from cnnviz.zoo.base import AFTER_RESNET, ZooModel, adopt, set_in_channels
 from cnnviz.zoo.registry import PaperFacts, register
 
