@@ -21,7 +21,7 @@ from cnnviz.train.device import ThreadTuner
 from cnnviz.train.experiments import EXPERIMENTS, get_experiment, init_gradient_profile, run_experiment
 from cnnviz.train.isolated import IsolatedRun
 from cnnviz.train.jobs import Job
-from cnnviz.train.run import augment_batch, lr_factor
+from cnnviz.train.loop import augment_batch, lr_factor
 from cnnviz.zoo import build
 
 TINY = dict(dataset="mnist", subset=256, batch_size=64, epochs=2, device="cpu")

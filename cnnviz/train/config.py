@@ -41,6 +41,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "cosine"
+    warmup_epochs: float = 0.0  # linear learning-rate warm-up before the schedule (0: none)
     batch_size: int = 64
     epochs: int = 12
     init: str = "default"
@@ -77,6 +78,7 @@ class TrainConfig:
         _number("lr", self.lr, 0.0, 10.0, low_open=True)
         _number("momentum", self.momentum, 0.0, 0.999)
         _number("weight_decay", self.weight_decay, 0.0, 1.0)
+        _number("warmup_epochs", self.warmup_epochs, 0.0, 10000.0)
         _integer("batch_size", self.batch_size, 1, 65536)
         _integer("epochs", self.epochs, 1, 10000)
         _integer("seed", self.seed, 0, 2**31 - 1)
