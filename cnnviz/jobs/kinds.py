@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from cnnviz.errors import ConfigError
+from cnnviz.experiments.task import experiment_cost, experiment_task
 from cnnviz.train.task import train_cost, train_task
 
 Emit = Callable[[dict[str, Any]], None]
@@ -28,6 +29,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     "train": Kind("train", train_task, train_cost),
+    "experiment": Kind("experiment", experiment_task, experiment_cost),
 }
 
 
