@@ -22,14 +22,12 @@ from cnnviz import jobs
 from cnnviz.analysis import significant
 from cnnviz.data import DATASETS, Dataset, load_dataset, preprocessing_steps
 from cnnviz.jobs import JobView
-from cnnviz.train import TrainConfig, list_checkpoints, manager, read_curves
+from cnnviz.train import TrainConfig, list_checkpoints, read_curves
 from cnnviz.train.checkpoints import MIN_EPOCHS
 from cnnviz.train.config import FIELDS, RECOMMENDED_SETTINGS
 from cnnviz.train.device import describe, pick_device
-from cnnviz.train.experiments import EXPERIMENTS, ExperimentRun, default_size, get_experiment, init_gradient_profile
-from cnnviz.train.jobs import Job
 from cnnviz.ui.model_settings import hidden_value
-from cnnviz.ui.jobs import job_queue_message, queue_message, session_owner
+from cnnviz.ui.jobs import job_queue_message
 from cnnviz.ui.owner import owner_key
 from cnnviz.ui.lenet import lenet_note
 from cnnviz.ui.state import (choice_parser, friendly_errors, ignored, number_parser, plain, style_chart, url_number,
@@ -42,7 +40,7 @@ MODELS = ("lenet5", "mlp", "tinyvgg", "convpool", "resnet20", "resnet32", "resne
           "resnet18", "mobilenet_v2", "custom")
 POLL_S = 1.0  # how often the live views redraw
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-JOB, EXP = "tr_job", "tr_exp_obj"
+JOB = "tr_job"
 CONFIG = {"displaylogo": False}
 
 
@@ -197,11 +195,6 @@ def current_job() -> JobView | None:
         del st.query_params[JOB]
         return None
     return view
-
-
-def current(key: str) -> Job | None:
-    """The one-click experiment kept in the session (the Train part's run is a job named by the link)."""
-    return st.session_state.get(key)
 
 
 def train_buttons(cfg_factory: Any) -> None:
@@ -549,161 +542,3 @@ def data_section(lecture: bool) -> None:
         k = 6 if lecture else 10
         for key in ("normalized", "zca_whitened"):
             st.image(step_strip(by_key[key], k), caption=f"{by_key[key].title}: {by_key[key].what}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Experiments part
-# ---------------------------------------------------------------------------------------------
-def _settings_table(exp_key: str, size: str) -> pd.DataFrame:
-    exp = get_experiment(exp_key, size)
-    rows = []
-    for label, cfg in exp.runs:
-        rows.append({"run": label, "model": cfg.model,
-                     "settings": ", ".join(f"{k}={v}" for k, v in cfg.model_settings().items()) or "defaults",
-                     "dataset": cfg.dataset, "training images": cfg.subset or "all",
-                     "image size": cfg.image_size or "native", "epochs": cfg.epochs,
-                     "optimizer": f"{cfg.optimizer} lr={significant(cfg.lr)}" + (f" momentum={significant(cfg.momentum)}"
-                                                                      if cfg.optimizer == "sgd" else ""),
-                     "batch": cfg.batch_size, "schedule": cfg.schedule, "augment": cfg.augment,
-                     "weight decay": cfg.weight_decay})
-    return pd.DataFrame(rows)
-
-
-def experiment_figures(job: ExperimentRun) -> list[go.Figure]:
-    """Training and validation curves of every run side by side, and gradient norms per layer."""
-    metric = job.experiment.metric
-    if metric == "loss":
-        train_y, val_y, ylabel = (lambda s: s["loss"]), (lambda e: e["val_loss"]), "loss (cross-entropy)"
-    else:
-        scale = (lambda a: (1 - a) * 100) if metric == "error" else (lambda a: a * 100)
-        train_y, val_y = (lambda s: scale(s["accuracy"])), (lambda e: scale(e["val_accuracy"]))
-        ylabel = f"{metric} (%)"
-    train, val = go.Figure(), go.Figure()
-    grads = go.Figure()
-    for run, color in zip(job.runs, COLORS):
-        steps, epochs = run.history.steps, run.history.epochs
-        if steps:
-            train.add_scatter(x=[s["epoch"] for s in steps], y=[train_y(s) for s in steps], mode="lines",
-                              name=run.label, line=dict(color=color))
-        if epochs:
-            val.add_scatter(x=[e["epoch"] for e in epochs], y=[val_y(e) for e in epochs],
-                            mode="lines+markers", name=run.label, line=dict(color=color))
-        records = run.history.grad_norms
-        if records:
-            layers = list(range(1, len(records[0]["norms"]) + 1))
-            names = run.history.grad_layers
-            hover = "%{text}: %{y:.3g}<extra></extra>"
-            grads.add_scatter(x=layers, y=records[0]["norms"], mode="lines", name=f"{run.label} at init",
-                              line=dict(color=color, dash="dot"), text=names, hovertemplate=hover)
-            if len(records) > 1:
-                grads.add_scatter(x=layers, y=records[-1]["norms"], mode="lines", text=names, hovertemplate=hover,
-                                  name=f"{run.label} after epoch {records[-1]['epoch']:g}", line=dict(color=color))
-    epochs_max = max(r.config.epochs for r in job.runs)
-    _style(train, f"Training {metric} (every few batches)", "epoch", ylabel, xaxis=dict(range=[0, epochs_max]))
-    _style(val, f"Validation {metric} (after each epoch)", "epoch", ylabel, xaxis=dict(range=[0, epochs_max]))
-    figs = [train, val]
-    if grads.data:
-        _style(grads, "Gradient norm per layer (conv / fc weights, input first)", "layer (input → output)",
-               "‖dLoss/dW‖ (log scale)", 380, yaxis=dict(type="log"))
-        figs.append(grads)
-    return figs
-
-
-def experiment_summary(job: ExperimentRun) -> pd.DataFrame:
-    rows = []
-    for run in job.runs:
-        e = run.history.epochs
-        r = run.result
-        rows.append({"run": run.label, "status": run.status,
-                     "train acc %": round(100 * e[-1]["train_accuracy"], 1) if e else None,
-                     "val acc %": round(100 * e[-1]["val_accuracy"], 1) if e else None,
-                     "test acc %": None if r is None else round(100 * r.test_accuracy, 1),
-                     "parameters": None if r is None else r.params,
-                     "seconds": None if r is None else round(r.seconds, 1),
-                     "reading": read_curves(e).verdict if e else ""})
-    return pd.DataFrame(rows)
-
-
-def live_experiment() -> None:
-    job = current(EXP)
-    active = job is not None and not job.done
-
-    @st.fragment(run_every=POLL_S if active else None)
-    def _live() -> None:
-        job = current(EXP)
-        if job is None:
-            return
-        stop_slot = st.empty()  # always there, so the elements below keep their places
-        if not job.done and stop_slot.button("Stop the experiment", icon=":material/stop:", key="tr_exp_stop"):
-            job.stop()
-        if job.status == "queued":
-            st.info(queue_message(job), icon=":material/hourglass_top:")
-        elif job.status == "failed":
-            st.error(f"The experiment failed: {job.error}", icon="⚠️")
-        else:
-            run = job.current
-            text = f"{job.experiment.title}: {job.status}"
-            if run is not None:
-                p = run.progress
-                text += (f" · {run.label} epoch {p.epoch:.1f} / {run.config.epochs} · "
-                         f"{p.images_per_second:,.0f} images/s")
-            st.progress(job.fraction if not job.done else 1.0, text=text)
-        figs = experiment_figures(job)
-        cols = st.columns(2)
-        for i, fig in enumerate(figs[:2]):
-            cols[i].plotly_chart(fig, config=CONFIG, key=f"tr_exp_fig{i}")
-        if len(figs) > 2:
-            st.plotly_chart(figs[2], config=CONFIG, key="tr_exp_grads")
-        st.dataframe(experiment_summary(job), hide_index=True)
-        if active and job.done:
-            st.rerun()
-
-    with st.container():  # the fragment redraws inside this one slot of the page, never beyond it
-        _live()
-
-
-@st.cache_data(show_spinner="Gradients at initialisation ...", max_entries=4)
-def cached_init_profile(batch_norm: bool) -> dict[str, list[tuple[str, float]]]:
-    return init_gradient_profile(batch_norm=batch_norm)
-
-
-def init_gradients_figure(profile: dict[str, list[tuple[str, float]]], batch_norm: bool) -> go.Figure:
-    fig = go.Figure()
-    for (name, norms), color in zip(profile.items(), COLORS):
-        fig.add_scatter(x=list(range(1, len(norms) + 1)), y=[v for _, v in norms], mode="lines", name=name,
-                        line=dict(color=color), hovertemplate="%{text}: %{y:.3g}<extra></extra>",
-                        text=[n for n, _ in norms])
-    _style(fig, f"Gradient norm per layer at initialisation, batch norm {'on' if batch_norm else 'off'}",
-           "layer (input → output)", "‖dLoss/dW‖ (log scale)", 380, yaxis=dict(type="log"))
-    return fig
-
-
-def experiments_section(lecture: bool) -> None:
-    titles = {k: get_experiment(k, "quick").title for k in EXPERIMENTS}
-    key = url_select("Experiment", "tr_exp", EXPERIMENTS, "overfit_tiny", format_func=titles.get)
-    size = url_select("Size", "tr_exp_size", ("quick", "full"), default_size(), widget="segmented",
-                      help="quick: subsets, small images and few epochs (seconds to a minute on a CPU); full: "
-                           "closer to the papers (for a GPU)") or default_size()
-    exp = get_experiment(key, size)
-    st.markdown(f"**The course notes:** {exp.notes}\n\n**Look for:** {exp.look_for}")
-    st.dataframe(_settings_table(key, size), hide_index=True)
-    job = current(EXP)
-    busy = job is not None and not job.done
-    if st.button("Run experiment", type="primary", disabled=busy, icon=":material/science:",
-                 help="Runs every line of the table, one after the other" if not busy else
-                 "An experiment is in progress: stop it first"):
-        with friendly_errors("Experiment"):
-            st.session_state[EXP] = manager().submit(ExperimentRun(exp, isolate=True), owner=session_owner())
-            st.rerun()
-    live_experiment()
-    if key == "plain_vs_residual":
-        st.subheader("Vanishing or exploding? Gradients at initialisation")
-        bn = url_toggle("Batch norm in the nets", "tr_exp_bn", False)
-        with friendly_errors("Gradients at initialisation"):
-            st.plotly_chart(init_gradients_figure(cached_init_profile(bn), bn), config=CONFIG)
-        st.caption("One batch of 32 CIFAR-shaped images (16x16), before any training. Without batch norm the plain "
-                   "56-layer net's gradients shrink towards the input (vanishing: its first layers barely learn), "
-                   "while the residual net's skip connections carry the gradient back (so well that, without batch "
-                   "norm, it grows towards the input: exploding). With batch norm, as in He et al., the plain net's "
-                   "gradients do not vanish at initialisation (they grow towards the input), yet it still trains "
-                   "worse than the 20-layer one: the paper's point that the degradation is an optimisation problem.")

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz import jobs
 from cnnviz.ui.owner import KEY
-from cnnviz.ui.training import EXP, JOB
+from cnnviz.ui.training import JOB
 from tests.app.pages import open_page
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "training.py")
@@ -104,19 +104,6 @@ def test_data_part_shows_the_dataset_and_preprocessing() -> None:
     assert not at.exception
     at = _page(tr_part="Data", tr_ds="cifar_standin")
     assert any("A stand-in, not CIFAR-10" in i.value for i in at.info)
-
-
-def test_experiment_runs_from_one_click() -> None:
-    at = _page(tr_part="Experiments", tr_exp="overfit_tiny")
-    assert any("overfit" in m.value.lower() for m in at.markdown)
-    _button(at, "Run experiment").click().run()
-    job = at.session_state[EXP]
-    _wait_done(job)
-    at.run()
-    assert not at.exception and job.status == "finished"
-    assert len(at.get("plotly_chart")) == 2  # training and validation curves
-    summary = at.dataframe[1].value
-    assert summary["reading"].tolist() == ["overfitting"]
 
 
 def test_the_lenet5_trained_here_says_how_it_differs_from_the_course_network() -> None:
