@@ -50,7 +50,7 @@ from tests.browser.server import ServerError, _stop, _wait_healthy, free_port, s
 
 FLOOR = "floor"
 CLASSES = setting_label("num_classes")
-Want = dict[str, str]  # "metric:<label>" -> value, "text" -> text on the page, "query" -> key=value in the URL
+Want = dict[str, object]  # "metric:<label>" -> value, "text" -> text on the page, "query" -> [key=value in the URL]
 
 # True once every wanted thing is on screen: the metric values, a text anywhere in the main area, the URL's query
 WANT_JS = """(want) => {
@@ -64,7 +64,8 @@ WANT_JS = """(want) => {
       const main = document.querySelector('[data-testid="stMain"]');
       if (!main || !main.innerText.includes(value)) return false;
     } else if (key === 'query') {
-      if (!decodeURIComponent(location.search).includes(value)) return false;
+      const search = new URLSearchParams(location.search);
+      if (!value.every(pair => search.get(pair.split('=')[0]) === pair.split('=')[1])) return false;
     }
   }
   return true;
@@ -91,7 +92,8 @@ def _lab_want(v: dict[str, int]) -> Want:
     n = lab.layer_numbers(lab.LayerConfig(kind="conv", height=v["Height H1"], width=32, channels=3, kernel=5,
                                           filters=v["Filters K"], stride=1, padding=2))
     c2, h2, w2 = n.out_shape
-    return {"metric:Output volume": f"{h2}x{w2}x{c2}", "metric:Parameters": f"{n.params:,}"}
+    return {"metric:Output volume": f"{h2}x{w2}x{c2}", "metric:Parameters": f"{n.params:,}",
+            "query": [f"ll_k={v['Filters K']}", f"ll_h={v['Height H1']}"]}  # a fragment's run updates the link
 
 
 def _compare_want(v: dict[str, int]) -> Want:
@@ -119,7 +121,7 @@ SCENARIOS: dict[str, Scenario] = {
                         _open_expander("Settings of model 2")),
     "builder": Scenario("builder", (("Input height", ""), ("Input width", "")), _builder_want),
     "training form": Scenario("training", (("Epochs", ""), ("Batch size", "")),
-                              lambda v: {"query": f"tr_ep={v['Epochs']}&tr_bs={v['Batch size']}"}),
+                              lambda v: {"query": [f"tr_ep={v['Epochs']}", f"tr_bs={v['Batch size']}"]}),
 }
 
 
