@@ -5,6 +5,7 @@ exist yet is left out of the navigation.
 """
 import streamlit as st
 
+from cnnviz.ui.heap import freeze_imports
 from cnnviz.ui.home import available_pages
 from cnnviz.ui.state import lecture_mode
 
@@ -32,3 +33,4 @@ page = st.navigation(navigation)
 with st.sidebar:
     lecture_mode()
 page.run()
+freeze_imports()  # after a page's first imports: Streamlit's collection after each run stays cheap
