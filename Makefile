@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test chromium bench clean distclean
+.PHONY: install run test chromium nginx bench clean distclean
 
 install: $(STAMP)
 
@@ -24,10 +24,14 @@ $(STAMP): requirements.txt | $(PY)
 run: $(STAMP)
 	PORT=$(PORT) ADDRESS=$(ADDRESS) PYTHON=$(PY) scripts/serve
 
+# Debian packages the tests use for real: chromium (browser tests), nginx (the classroom proxy).
 chromium:
-	@command -v chromium >/dev/null 2>&1 || scripts/install-chromium
+	@scripts/install-debian chromium chromium
 
-test: $(STAMP) chromium
+nginx:
+	@scripts/install-debian nginx-light nginx
+
+test: $(STAMP) chromium nginx
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

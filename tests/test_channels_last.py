@@ -96,3 +96,11 @@ def test_swin_trunk_rows() -> None:
     # attention over tokens is no map: its rows keep their shapes as they are
     assert report.row("features.1.0.attn.linear").output_shape == (49, 288)
     assert NOTE not in report.row("features.1.0.attn.linear").note
+
+
+def test_swin_shifted_windows_roll_back_as_a_map() -> None:
+    # the window reverse reshapes tokens back to the block's channels-last map: the second roll is that map
+    report = summarize("swin_t")
+    for stage, shape in ((1, (96, 56, 56)), (3, (192, 28, 28)), (5, (384, 14, 14))):
+        for row in (f"features.{stage}.1.attn.roll", f"features.{stage}.1.attn.roll:2"):
+            assert report.row(row).output_shape == shape and NOTE in report.row(row).note, row

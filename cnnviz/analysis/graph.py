@@ -170,6 +170,9 @@ class _Tracer:
         self.keep: list[torch.Tensor] = []  # keeps ids unique while tracing
         self.inside_leaf = 0
         self.stack: list[str] = [""]
+        # per entry of ``stack``: the channels-last (H, W, C) map shapes that entered that module, so that
+        # a reshape back from windows or tokens to such a shape (Swin's window reverse) is known to be one
+        self.maps_in: list[set[Shape]] = [set()]
         self.calls: dict[str, int] = {}
         self.counted: dict[int, str] = {}  # id(parameter) -> the row that counted it
         self.pending: dict[int, tuple[nn.Parameter, ...]] = {}  # id(tensor made from parameters only) -> them
@@ -346,6 +349,8 @@ class _Tracer:
         def run(*args: Any, **kwargs: Any) -> Any:
             first = len(self.graph.nodes)
             self.stack.append(name)
+            self.maps_in.append({tuple(t.shape[1:]) for t in _tensors((args, kwargs))
+                                 if (info := self.lookup(t)) and info.channels_last})
             try:
                 out = forward(*args, **kwargs)
             except Exception:
@@ -354,6 +359,7 @@ class _Tracer:
                 raise
             finally:
                 self.stack.pop()
+                self.maps_in.pop()
             if as_layer and len(self.graph.nodes) == first + 1 and isinstance(out, torch.Tensor):
                 node = self.graph.nodes[first]
                 node.name, node.type, node.module_name = self.unique_name(name), type(module).__name__, name
@@ -401,7 +407,8 @@ class _Tracer:
                 shape = tuple(t.shape[1:])
                 kept = _spatial_kept(in_shape, shape) or _channels_moved(op, args)
                 rf = srcs[0].rf if kept else rfm.GLOBAL
-                self.track(t, srcs[0].node, rf, _last_after_view(op, args, in_shape, shape, in_last))
+                back_to_map = len(in_shape) != 3 and shape in self.maps_in[-1]
+                self.track(t, srcs[0].node, rf, back_to_map or _last_after_view(op, args, in_shape, shape, in_last))
             return
         out_shape = tuple(outs[0].shape[1:])
         window, is_global = None, False
