@@ -17,6 +17,7 @@ from cnnviz import experiments, jobs
 from cnnviz.experiments.depth import init_gradients
 from cnnviz.jobs import JobView
 from cnnviz.train.device import pick_device
+from cnnviz.ui.figures import chart, chart_in
 from cnnviz.ui.jobs import job_queue_message
 from cnnviz.ui.owner import owner_key
 from cnnviz.ui.state import friendly_errors, plain, style_chart, url_number, url_select, url_toggle
@@ -137,7 +138,7 @@ def show_result(name: str, result: dict[str, Any]) -> None:
     st.dataframe(results_table(result["runs"]), hide_index=True)
     fig = gradients_figure(result["runs"]) if name == "activations" else None
     if fig is not None:
-        st.plotly_chart(fig, config=CONFIG, key="tr_exp_grads")
+        chart(fig, config=CONFIG, key="tr_exp_grads")
         st.caption("Why: the sigmoid's derivative is at most 0.25, so each layer shrinks the gradient on its way "
                    "back; its first layers get the smallest gradients and barely learn. tanh and ReLU pass it on.")
 
@@ -156,8 +157,8 @@ def live(name: str) -> None:
         if not view.ended:
             c1, c2 = st.columns(2)
             figs = curves_figures(view)
-            c1.plotly_chart(figs[0], config=CONFIG, key="tr_exp_loss")
-            c2.plotly_chart(figs[1], config=CONFIG, key="tr_exp_acc")
+            chart_in(c1, figs[0], config=CONFIG, key="tr_exp_loss")
+            chart_in(c2, figs[1], config=CONFIG, key="tr_exp_acc")
         if active and view.ended:
             st.rerun()  # one full rerun: draws the result and stops this polling
 
@@ -166,8 +167,8 @@ def live(name: str) -> None:
     if view is not None and view.state == "finished" and view.result:
         c1, c2 = st.columns(2)
         figs = curves_figures(view)
-        c1.plotly_chart(figs[0], config=CONFIG, key="tr_exp_loss_done")
-        c2.plotly_chart(figs[1], config=CONFIG, key="tr_exp_acc_done")
+        chart_in(c1, figs[0], config=CONFIG, key="tr_exp_loss_done")
+        chart_in(c2, figs[1], config=CONFIG, key="tr_exp_acc_done")
         show_result(name, view.result)
 
 
@@ -216,7 +217,7 @@ def experiments_section(lecture: bool) -> None:
         st.subheader("Vanishing or exploding? Gradients at initialisation")
         bn = url_toggle("Batch norm in the nets", "tr_exp_bn", False)
         with friendly_errors("Gradients at initialisation"):
-            st.plotly_chart(init_gradients_figure(cached_init_gradients(bn), bn), config=CONFIG)
+            chart(init_gradients_figure(cached_init_gradients(bn), bn), config=CONFIG)
         st.caption("One batch of 32 CIFAR-shaped images (16x16), before any training. Without batch norm the plain "
                    "56-layer net's gradients shrink towards the input (vanishing), while the residual net's skip "
                    "connections carry the gradient back. With batch norm, as in He et al., the plain net's "
