@@ -15,12 +15,12 @@ LESSON = "every transfer case beats scratch; fine-tuning all beats it by at leas
 NOTES = ("The course notes' three cases with little data: train only a new head on the frozen features, freeze the "
          "early layers and train the rest, or fine-tune everything. A small VGG first learns digits 0-4 (the "
          "source, 2 epochs on about 1,000 images); each case then starts from its weights with a new 5-class head "
-         "and learns digits 5-9 from only 5 images per class. Scratch is the same network from random weights. "
+         "and learns digits 5-9 from only 10 images per class. Scratch is the same network from random weights. "
          "All four use the same images, epochs and optimiser (Adam, learning rate 1e-3).")
 SOURCE, TARGET = (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)
 SIZES = {"tiny": dict(source_images=64, per_class=2, epochs=1),
-         "quick": dict(source_images=2000, per_class=5, epochs=30),
-         "full": dict(source_images=None, per_class=5, epochs=60)}
+         "quick": dict(source_images=2000, per_class=10, epochs=30),
+         "full": dict(source_images=None, per_class=10, epochs=60)}
 FROZEN = {"scratch": (), "new_head": ("features",), "freeze_early": ("features.block1",), "finetune_all": ()}
 
 
