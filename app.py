@@ -6,6 +6,7 @@ exist yet is left out of the navigation.
 import streamlit as st
 
 from cnnviz.ui.home import available_pages
+from cnnviz.ui.sequence import CLASSROOM, ROOT, collector, presenter
 from cnnviz.ui.state import lecture_mode
 
 st.set_page_config(page_title="cnnviz", page_icon=":material/neurology:", layout="wide")
@@ -18,6 +19,8 @@ navigation = {
               for p in pages]
     for section, pages in available_pages().items()
 }
+navigation["Classroom"] = [st.Page(p.file, title=p.title, icon=p.icon, url_path=p.stem)
+                           for p in CLASSROOM if (ROOT / p.file).exists()]
 home = next((p for pages in navigation.values() for p in pages if p.url_path == ""), None)
 
 
@@ -29,6 +32,10 @@ if home is not None:
     navigation[next(iter(navigation))].append(st.Page(go_home, title=home.title, url_path="home",
                                                       visibility="hidden"))
 page = st.navigation(navigation)
+current = page.url_path or "home"
 with st.sidebar:
     lecture_mode()
+    if current != "sequence":
+        collector(current)
+presenter(current)
 page.run()
