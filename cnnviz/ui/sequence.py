@@ -52,11 +52,12 @@ def share_link(token: str) -> str:
     return f"{base.rstrip('/')}/sequence?{SEQ}={token}"
 
 
-def go(seq: sequences.Sequence, token: str, step: int, leaving: dict[str, str] | None = None) -> None:
+def go(seq: sequences.Sequence, token: str, step: int) -> None:
     """Open view ``step`` (1-based) of ``seq``: its page with its settings, and the sequence in the URL."""
     view = seq.views[step - 1]
-    # the same page with other settings: what this session holds for them would win over the link
-    forget(set(view.query) | set(leaving or {}))
+    # what this session holds for a setting would win over the link: every setting the sequence names starts
+    # again from the view's value or the page's default
+    forget(set().union(*(v.query for v in seq.views)))
     st.switch_page(f"pages/{view.page}.py", query_params={**view.query, SEQ: token, STEP: str(step)})
 
 
@@ -87,10 +88,10 @@ def presenter(current: str) -> None:
                 st.markdown(plain(view.note))
         if back.button("Previous", icon=":material/arrow_back:", disabled=step == 1, shortcut="left",
                        key="seq_prev", help="Previous view (left arrow key)", width="stretch"):
-            go(seq, token, step - 1, view.query)
+            go(seq, token, step - 1)
         if forward.button("Next", icon=":material/arrow_forward:", disabled=step == len(seq), shortcut="right",
                           key="seq_next", help="Next view (right arrow key)", width="stretch"):
-            go(seq, token, step + 1, view.query)
+            go(seq, token, step + 1)
 
 
 def collector(current: str) -> None:
