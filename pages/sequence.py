@@ -8,7 +8,7 @@ from cnnviz.ui.state import plain
 
 st.title("Lecture sequences")
 st.markdown("A sequence is a walk through the app: each view is a page with its settings and a note. Present it "
-            "with Next and Previous (or the arrow keys); share its link and every student follows at their own pace.")
+            "with Back and Next (or the arrow keys); share its link and every student follows at their own pace.")
 
 token = st.query_params.get(sq.SEQ)
 if token is not None:

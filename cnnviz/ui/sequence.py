@@ -24,7 +24,7 @@ CLASSROOM = (
     PageInfo("practice", "Practice", ":material/quiz:",
              "Exercise cards from the course notes and new ones, each checked, with a score."),
     PageInfo("sequence", "Lecture sequences", ":material/slideshow:",
-             "Views of the app in a lecture's order, with a note each: one link, Next and Previous."),
+             "Views of the app in a lecture's order, with a note each: one link, Back and Next."),
 )
 """Pages outside the course's outline, for the classroom (app.py adds those whose file exists)."""
 
@@ -69,7 +69,7 @@ def _step(raw: str | None, count: int) -> int:
 
 
 def presenter(current: str) -> None:
-    """Above a page opened from a sequence: the progress, the view's note, Previous / Next (arrow keys too)."""
+    """Above a page opened from a sequence: the progress, the view's note, Back / Next (arrow keys too)."""
     token = st.query_params.get(SEQ)
     if token is None or current == "sequence":
         return
@@ -81,15 +81,15 @@ def presenter(current: str) -> None:
     step = _step(st.query_params.get(STEP), len(seq))
     view = seq.views[step - 1]
     with st.container(border=True, key="seq_bar"):
-        st.progress(step / len(seq), text=f"{plain(seq.title)} · view {step} of {len(seq)}")
-        back, note, forward = st.columns([2, 5, 2], vertical_alignment="center")
-        with note:
+        back, middle, forward = st.columns([2, 6, 2], vertical_alignment="center")
+        with middle:  # one band: the page's own content keeps most of the first screen
+            st.progress(step / len(seq), text=f"{plain(seq.title)} · view {step} of {len(seq)}")
             if view.note:
                 st.markdown(plain(view.note))
-        if back.button("Previous", icon=":material/arrow_back:", disabled=step == 1, shortcut="left",
+        if back.button("Back", disabled=step == 1, shortcut="left",
                        key="seq_prev", help="Previous view (left arrow key)", width="stretch"):
             go(seq, token, step - 1)
-        if forward.button("Next", icon=":material/arrow_forward:", disabled=step == len(seq), shortcut="right",
+        if forward.button("Next", disabled=step == len(seq), shortcut="right",
                           key="seq_next", help="Next view (right arrow key)", width="stretch"):
             go(seq, token, step + 1)
 
