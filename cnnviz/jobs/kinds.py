@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from cnnviz.errors import ConfigError
 from cnnviz.experiments.task import experiment_cost, experiment_task
+from cnnviz.train.studies import STUDIES, study_cost, study_task
 from cnnviz.train.task import train_cost, train_task
 
 Emit = Callable[[dict[str, Any]], None]
@@ -30,6 +31,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "train": Kind("train", train_task, train_cost),
     "experiment": Kind("experiment", experiment_task, experiment_cost),
+    **{name: Kind(name, study_task(name), study_cost(name)) for name in STUDIES},
 }
 
 

@@ -151,6 +151,9 @@ class TrainingRun(Job):
     def _work(self) -> None:
         model, data = self._prepare()
         self.model, self.dataset = model, data
+        if self.stop_requested:  # stopped while loading: nothing learned, nothing to test (a Stop acts at once)
+            self.phase = "done"
+            return
         self.phase = "training"
         fitted = fit(model, {s: self._data[s] for s in ("train", "val")}, self.config, emit=self._on_event,
                      should_stop=lambda: self.stop_requested, label=self.label, threads=self.threads)

@@ -3,7 +3,8 @@
 ``train_task({"config": TrainConfig.to_dict(), "owner": key}, emit, should_stop)`` trains in the
 calling process (a job worker), sends a progress event at least once a second (with the training
 curve's new points), an epoch event per epoch, and returns the test results, the curves and the
-checkpoint's name (saved with the owner when the run is worth keeping).
+checkpoint's name (saved with the owner when the run is worth keeping). The course's one-click
+experiments are :mod:`cnnviz.experiments` (job kind ``experiment``).
 """
 from __future__ import annotations
 
@@ -61,12 +62,18 @@ def train_task(params: dict[str, Any], emit: Callable[[dict[str, Any]], None],
     run = TrainingRun(cfg, label=str(params.get("label") or cfg.model))
     run.threads = 1  # one thread per worker: the workers share the cores
     emit({"type": "start", "run": run.label, "runs": [run.label], "epochs": cfg.epochs})
+    if should_stop():  # stopped before it began (a Stop clicked the moment it appeared)
+        return result_of(run, None)
     run.start()
     steps, epochs = 0, 0
     while True:
         done = run.wait(POLL_S)
         if should_stop():
             run.stop()
+            if not done and run.progress.step == 0:
+                # still loading (seconds on a busy machine): nothing learned, so the job ends now; the run's
+                # thread ends by itself once its data is loaded (TrainingRun checks Stop right after)
+                return result_of(run, None)
         event = _progress(run, steps)
         steps += len(event["steps"])
         if event["step"] or done:

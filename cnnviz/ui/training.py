@@ -172,28 +172,33 @@ def training_form(lecture: bool) -> TrainConfig:
 # ---------------------------------------------------------------------------------------------
 # Starting, polling and showing a run
 # ---------------------------------------------------------------------------------------------
-def start_run(cfg: TrainConfig) -> None:
+def start_run(cfg: TrainConfig, keep: bool = False) -> None:
     """Check the settings and submit the run as a job of this browser's owner; its id goes into the link.
 
     The job's lease is the server's timeout for a disconnected session: a run whose page is gone for
     longer than that stops, so it cannot hold a worker for nobody.
     """
     cfg.validate()
-    lease = float(st.get_option("server.disconnectedSessionTTL"))
-    st.query_params[JOB] = jobs.submit("train", {"config": cfg.to_dict()}, owner=owner_key(), label=cfg.model,
-                                       lease_s=max(lease, 10.0))
+    params = {"config": cfg.to_dict(), "save": True if keep else None}  # None: kept when worth keeping
+    st.query_params[JOB] = jobs.submit("train", params, owner=owner_key(), label=cfg.model, lease_s=_lease())
 
 
-def current_job() -> JobView | None:
-    """This browser's run named by the link (None when there is none, or it is not this browser's)."""
-    raw = st.query_params.get(JOB)
+def _lease() -> float:
+    """A job's lease: the server's timeout for a disconnected session (the page is gone for good after it)."""
+    return max(float(st.get_option("server.disconnectedSessionTTL")), 10.0)
+
+
+def current_job(key: str = JOB, kind: str = "train") -> JobView | None:
+    """This browser's job of ``kind`` named by the link's ``key`` (None when there is none, or it is not this
+    browser's: a shared link shows the settings, never someone else's run)."""
+    raw = st.query_params.get(key)
     if raw is None:
         return None
     view = jobs.get(raw)
-    if view is None or view.kind != "train" or view.owner != owner_key():
-        ignored(JOB, raw, "no run of this browser has this id (runs are seen only in the browser that "
+    if view is None or view.kind != kind or view.owner != owner_key():
+        ignored(key, raw, "no run of this browser has this id (runs are seen only in the browser that "
                 "started them)")
-        del st.query_params[JOB]
+        del st.query_params[key]
         return None
     return view
 
@@ -201,12 +206,15 @@ def current_job() -> JobView | None:
 def train_buttons(cfg_factory: Any) -> None:
     view = current_job()
     busy = view is not None and not view.ended
+    keep = url_toggle("Keep a checkpoint even if I stop it early", "tr_keep", False,
+                      help=f"A run that finishes, or trains {MIN_EPOCHS:g} epoch, is always kept; one stopped "
+                           "sooner only with this on (your oldest are deleted beyond the server's count limit)")
     c1, c2 = st.columns([1, 3])
     with c1:
         if st.button("Train", type="primary", disabled=busy, icon=":material/play_arrow:", width="stretch",
                      help="Start a run with these settings" if not busy else "A run is in progress: stop it first"):
             with friendly_errors("Training"):
-                start_run(cfg_factory())
+                start_run(cfg_factory(), keep)
                 st.rerun()
     with c2:
         if busy:
@@ -382,7 +390,8 @@ def show_result(view: JobView, lecture: bool) -> None:
         st.success(f"Saved as checkpoint **{plain(r['checkpoint'])}**: the Seeing inside page can load it (pick "
                    "it under Weights in its sidebar).", icon=":material/save:")
     else:
-        st.caption(f"Not saved: a run stopped before {MIN_EPOCHS:g} epoch is not kept.")
+        st.caption(f"Not saved: a run stopped before {MIN_EPOCHS:g} epoch is kept only with \"Keep a checkpoint "
+                   "even if I stop it early\" on.")
 
 
 def show_checkpoints() -> None:
