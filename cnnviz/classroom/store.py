@@ -272,7 +272,8 @@ class ClassStore:
             raise ConfigError("Too many wrong class codes were tried on this server just now: wait a minute.")
 
     def join(self, code: str, owner: str, name: str) -> Membership:
-        """Join class ``code`` as ``name`` (joining again from the same browser renames)."""
+        """Join class ``code`` as ``name``; joining again from the same browser renames, and the class joined
+        last is the one :meth:`memberships` lists first."""
         owner, code, name = _owner(owner), read_code(code), display_name(name)
         with self._session() as session:
             self._check_join_rate(session, owner)
@@ -293,7 +294,7 @@ class ClassStore:
                     session.add(MemberRow(class_id=row.id, owner_key=owner, name=name, name_key=name.casefold(),
                                           hidden=False, joined_at=time.time()))
                 else:
-                    member.name, member.name_key = name, name.casefold()
+                    member.name, member.name_key, member.joined_at = name, name.casefold(), time.time()
         except IntegrityError:
             raise ConfigError(f"Someone in this class is already called {name!r}: choose another name.") from None
         return Membership(code, row.title, name, closed=False)
