@@ -22,6 +22,7 @@ from cnnviz.ui.owner import owner_key
 from cnnviz.ui.state import font_size, plain, style_chart, table_height
 
 JOINED = "_board_joined"  # this session's Membership, or None once looked up and not found
+NOTICE = "_board_notice"  # a refused action's message, shown on the next run of the part that offered it
 PAGE = "pages/board.py"
 JOIN_PARAM = "join"  # ?join=CODE: the students' link, with the code filled in
 CLASS_PARAM, SECRET_PARAM = "class", "lecturer"  # ?class=CODE&lecturer=SECRET: the lecturer's link
@@ -34,20 +35,22 @@ def _store(url: str) -> ClassStore:
     return ClassStore(url)
 
 
-def class_store() -> ClassStore | None:
-    """The board's store (one per server process); shows why and gives None when its database cannot be used."""
+def class_store(quiet: bool = False) -> ClassStore | None:
+    """The board's store (one per server process); None when its database cannot be used, saying why unless
+    ``quiet`` (a page that only offers the send button does not report the board's database)."""
     try:
         return _store(database_url())
     except ConfigError as exc:
-        st.error(plain(exc), icon="⚠️")
+        if not quiet:
+            st.error(plain(exc), icon="⚠️")
         return None
 
 
-def joined() -> Membership | None:
+def joined(quiet: bool = False) -> Membership | None:
     """The class this session has joined: looked up once per session by the browser's owner key, so a
     student back after a reload or a server restart is still in class."""
     if JOINED not in st.session_state:
-        store = class_store()
+        store = class_store(quiet)
         if store is None:
             return None
         found = store.memberships(owner_key())
@@ -58,7 +61,7 @@ def joined() -> Membership | None:
 def send_to_board(item: Mapping[str, Any], key: str, label: str = "Send to class board") -> None:
     """A button that sends ``item`` (kind, title, params, accuracy, result) to the board of the class this
     session has joined; nothing at all when it has joined none. ``key`` makes the button unique on its page."""
-    membership = joined()
+    membership = joined(quiet=True)
     if membership is None:
         return
     try:
@@ -175,7 +178,9 @@ def student_panel(store: ClassStore, membership: Membership) -> None:
     with st.expander("Join another class", icon=":material/login:"):
         join_form(store)
 
-    @st.fragment(run_every=REFRESH_S * 3)
+    # Not live: a class of students each rerunning every few seconds would load the server for nothing;
+    # the board is on the projector, and a press of Refresh reruns only this part.
+    @st.fragment
     def live() -> None:
         try:
             mine = store.my_entries(membership.code, owner_key())
@@ -192,13 +197,12 @@ def student_panel(store: ClassStore, membership: Membership) -> None:
                 st.text(f"{entry.kind_label}: {entry.title[:80]}  ({_percent(entry.accuracy)})")
                 st.button("Withdraw", key=f"board_withdraw_{entry.id}", icon=":material/delete:", on_click=_act,
                           args=(store.withdraw, membership.code, owner_key(), entry.id))
-        st.subheader("The class board")
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            st.subheader("The class board")
+            st.button("Refresh", key="board_refresh", icon=":material/refresh:")
         show_board(board)
 
     live()
-
-
-NOTICE = "_board_notice"  # a refused action's message, shown on the next run of the part that offered it
 
 
 def _act(action: Any, *args: Any) -> None:

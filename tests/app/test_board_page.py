@@ -195,3 +195,11 @@ def test_a_checked_challenge_goes_to_the_board_with_its_result() -> None:
     entry = lecturer.run().dataframe[-1].value.iloc[0]
     assert (entry["student"], entry["kind"], entry["parameters"], entry["accuracy"], entry["result"]) == (
         "Ada", "Challenge", "760", "unknown", "target reached")
+
+
+def test_an_unusable_database_is_reported_on_the_board_page_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CNNVIZ_DATABASE_URL", "mysql://someone@localhost/board")
+    page = browser()
+    assert not page.exception and any("runs on PostgreSQL or SQLite" in e for e in errors(page))
+    builder = browser(BUILDER, b_tab="Train, compare, export")
+    assert not builder.exception and not errors(builder)
