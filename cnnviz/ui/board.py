@@ -18,6 +18,7 @@ import streamlit as st
 
 from cnnviz.classroom import KINDS, Board, ClassStore, Membership, database_url, submission
 from cnnviz.errors import ConfigError
+from cnnviz.ui.figures import chart
 from cnnviz.ui.owner import owner_key
 from cnnviz.ui.state import font_size, plain, style_chart, table_height
 
@@ -229,7 +230,7 @@ def show_board(board: Board) -> None:
     st.caption(f"{len(board.entries)} entries; {count} with both parameters and accuracy are on the chart.")
     if count:
         fig = style_chart(board_chart(board, font_size()), "Parameters against accuracy", height=420)
-        st.plotly_chart(fig, config={"displaylogo": False})
+        chart(fig)
     st.dataframe(board_table(board), hide_index=True, height=table_height(len(board.entries)))
 
 

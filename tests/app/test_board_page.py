@@ -104,6 +104,7 @@ def test_two_students_reach_the_lecturers_board_and_a_third_class_sees_none() ->
     lecturer.run()  # what the board's fragment does every second (the 2 s are timed in the browser test)
     assert sorted(board_rows(lecturer)) == [("Ada", "plain 20 vs 56 layers"), ("Bob", "residual 56 layers")]
     assert any(c.value.startswith("2 entries; 2 with both") for c in lecturer.caption)
+    assert len(lecturer.get("plotly_chart")) == 1  # parameters against accuracy
 
     other = open_class("Another class")
     other_code = other.query_params[b.CLASS_PARAM]
