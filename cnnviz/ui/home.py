@@ -57,8 +57,6 @@ COURSE: dict[str, tuple[PageInfo, ...]] = {
         PageInfo("transfer", "Transfer & ensembles", ":material/swap_horiz:",
                  "Reuse a pretrained network, freeze what you keep, and average several models."),
     ),
-    "Class": (PageInfo("board", "Class board", ":material/co_present:",
-                       "Open a class, or join one with its code: what students build appears live on the board."),),
 }
 
 

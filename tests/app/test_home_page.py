@@ -60,7 +60,7 @@ def test_navigation_lists_only_pages_that_exist(tmp_path: Path) -> None:
     pages = available_pages(tmp_path)
     assert list(pages) == ["Start", "Layers", "Training"]
     assert [p.stem for p in pages["Training"]] == ["training"]
-    assert list(COURSE) == ["Start", "Layers", "Architectures", "Seeing inside", "Training", "Class"]
+    assert list(COURSE) == ["Start", "Layers", "Architectures", "Seeing inside", "Training"]
 
 
 def test_timeline_shows_the_notes_numbers_and_human_error() -> None:
