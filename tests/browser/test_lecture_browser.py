@@ -36,10 +36,12 @@ def open_page(page: Page, app_url: str, path: str, wait_for: str, **query: objec
 
 def open_sidebar(page: Page) -> None:
     """Lecture mode folds the sidebar: its arrow at the top left opens it again."""
-    sidebar = page.locator('[data-testid="stSidebar"]')
-    if sidebar.get_attribute("aria-expanded") != "true":
-        page.locator('[data-testid="stExpandSidebarButton"]').click()
-        expect(sidebar).to_have_attribute("aria-expanded", "true")
+    unfold = page.locator('[data-testid="stExpandSidebarButton"]')
+    if unfold.is_visible():
+        unfold.click()
+    select = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    select.scroll_into_view_if_needed()  # the sidebar scrolls on its own
+    expect(select).to_be_in_viewport()
 
 
 def font_sizes(page: Page) -> dict[str, float]:
@@ -56,20 +58,18 @@ def font_sizes(page: Page) -> dict[str, float]:
         "metric label": rendered_px(page.locator('[data-testid="stMetricLabel"] p').first),
     }
     open_sidebar(page)  # folded in lecture mode, and its controls still reachable
-    select = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] [data-baseweb="select"]').first
-    sizes["select value"] = select.evaluate(
-        "s => { const t = [...s.querySelectorAll('*')].find(e => !e.children.length && e.textContent.trim());"
-        "       return parseFloat(getComputedStyle(t).fontSize) * (t.currentCSSZoom || 1); }")
+    sizes["select value"] = rendered_px(page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
+                                        .first.locator("input").first)
     return sizes
 
 
 def test_lecture_mode_scales_tables_tabs_and_selects(page: Page, app_url: str) -> None:
     table = '[data-testid="stDataFrame"] table td'
     open_page(page, app_url, "explorer", table, ex_tab="Layer table")
+    expect(page.locator('[data-testid="stExpandSidebarButton"]')).to_have_count(0)  # the sidebar is open
     normal = font_sizes(page)
-    expect(page.locator('[data-testid="stSidebar"]')).to_have_attribute("aria-expanded", "true")
     open_page(page, app_url, "explorer", table, ex_tab="Layer table", lecture=1)
-    expect(page.locator('[data-testid="stSidebar"]')).to_have_attribute("aria-expanded", "false")  # folded
+    expect(page.locator('[data-testid="stExpandSidebarButton"]')).to_be_visible()  # folded away
     lecture = font_sizes(page)
     small = {k: (normal[k], lecture[k]) for k in normal if lecture[k] < SCALE * normal[k]}
     assert not small, f"not scaled {SCALE}x in lecture mode (normal px, lecture px): {small}"
