@@ -5,6 +5,7 @@ exist yet is left out of the navigation.
 """
 import streamlit as st
 
+from cnnviz.ui.heap import freeze_imports
 from cnnviz.ui.home import available_pages
 from cnnviz.ui.links import copy_link, embed_chrome, embedded
 from cnnviz.ui.state import lecture_mode, lecture_requested
@@ -39,3 +40,4 @@ if embedded():
 else:
     copy_link()
 page.run()
+freeze_imports()  # after a page's first imports: Streamlit's collection after each run stays cheap
