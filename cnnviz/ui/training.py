@@ -30,8 +30,8 @@ from cnnviz.train.jobs import Job
 from cnnviz.ui.model_settings import hidden_value
 from cnnviz.ui.jobs import queue_message, session_owner
 from cnnviz.ui.lenet import lenet_note
-from cnnviz.ui.state import (choice_parser, friendly_errors, number_parser, plain, style_chart, url_number, url_select,
-                             url_sets, url_text_area, url_toggle)
+from cnnviz.ui.state import (choice_parser, friendly_errors, number_parser, plain, scaled_px, style_chart,
+                             url_number, url_select, url_sets, url_text_area, url_toggle)
 from cnnviz.ui.words import choice_label, setting_label
 from cnnviz.zoo import Setting, get_spec
 from cnnviz.ui.figures import chart, chart_in
@@ -319,7 +319,7 @@ def show_mistakes(run: TrainingRun, per_row: int) -> None:
     scale = max(1, 84 // data.image_shape[1])
     images = [_to_rgb(m.image, data.max_value, scale) for m in r.mistakes]
     captions = [f"{r.classes[m.true]} → {r.classes[m.predicted]} ({m.confidence:.0%})" for m in r.mistakes]
-    st.image(images, caption=captions, width=84 if per_row > 4 else 112)
+    st.image(images, caption=captions, width=scaled_px(84 if per_row > 4 else 112))
 
 
 def show_reading(run: TrainingRun) -> None:
