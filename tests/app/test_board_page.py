@@ -204,3 +204,23 @@ def test_an_unusable_database_is_reported_on_the_board_page_only(monkeypatch: py
     assert not page.exception and any("runs on PostgreSQL or SQLite" in e for e in errors(page))
     builder = browser(BUILDER, b_tab="Train, compare, export")
     assert not builder.exception and not errors(builder)
+
+
+def test_a_practice_score_goes_to_the_board() -> None:
+    from cnnviz import exercises
+
+    lecturer = open_class()
+    ada_key = secrets.token_urlsafe(16)
+    join(lecturer.query_params[b.CLASS_PARAM], "Ada", ada_key)
+    practice = browser(str(ROOT / "pages" / "practice.py"), owner=ada_key)
+    assert not any(x.label == "Send to class board" for x in practice.button), "nothing answered: nothing to send"
+    truth = exercises.EXERCISES["notes-output"].answers()["output"]
+    boxes = [t for t in practice.text_input if t.label == exercises.KINDS["output"]]
+    boxes[0].set_value("x".join(map(str, truth))).run()
+    boxes = [t for t in practice.text_input if t.label == exercises.KINDS["output"]]
+    boxes[1].set_value("1x1x1").run()
+    button(practice, "Send to class board").click().run()
+    assert not practice.exception
+    entry = lecturer.run().dataframe[-1].value.iloc[0]
+    assert (entry["student"], entry["kind"], entry["result"]) == ("Ada", "Practice", "1 of 2 right")
+    assert entry["accuracy"] not in ("unknown", "")
