@@ -1,12 +1,12 @@
 """How fast each page answers a click, in a real browser, against Streamlit's own floor measured in the same run.
 
 Starts the app the README way (``scripts/serve``, as ``make run`` does) and, beside it, the floor:
-``bench/floor_app.py``, a Streamlit page with one number input and one ``st.metric`` (what Streamlit itself
+``bench/apps/floor_app.py``, a Streamlit page with one number input and one ``st.metric`` (what Streamlit itself
 costs per click). Then one chromium opens each page (layer lab, explorer, compare, builder, training form,
-and the floor) and clicks "+" on its number inputs (types the next value where an input is too narrow for "+"), in a fixed order, ``--clicks`` times per page (20 by
-default). Each click is timed from the click to the moment the page shows the new numbers that the click
-must produce (computed here with cnnviz, so a stale number never counts as an answer); between clicks the
-page is left to finish its run. Also measured: the first load of each page (warm server) to its first
+and the floor) and clicks "+" on its number inputs (types the next value where an input is too narrow
+for "+"), in a fixed order, ``--clicks`` times per page (20 by default). Each click is timed from the
+click to the moment the page shows the new numbers that the click must produce (computed here with
+cnnviz, so a stale number never counts as an answer); between clicks the page is left to finish its run. Also measured: the first load of each page (warm server) to its first
 numbers, the cold start (from starting the server to the home page's first numbers, the timeline's bars),
 and the server's CPU time over each page's clicks (from /proc, the server and its children),
 which a busy machine changes much less than the wall-clock times.
@@ -177,7 +177,8 @@ def run_scenario(page: Page, url: str, name: str, sc: Scenario, clicks: int, ser
     page.goto(f"{url}/{sc.path}")
     labels = [label for label, _ in sc.inputs]
     _field(page, labels[0], sc.inputs[0][1]).wait_for(state="attached", timeout=timeout_ms)
-    values = {label: int(float(_field(page, label, scope).locator("input").input_value())) for label, scope in sc.inputs}
+    values = {label: int(float(_field(page, label, scope).locator("input").input_value()))
+              for label, scope in sc.inputs}
     page.wait_for_function(WANT_JS, arg=sc.want(values), timeout=timeout_ms, polling="raf")
     load = time.perf_counter() - start
     wait_idle(page)
@@ -224,8 +225,8 @@ def serve_floor(log: Path) -> Iterator[tuple[subprocess.Popen, str]]:
     port = free_port()
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "bench" / "floor_app.py"), "--server.headless",
-             "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "bench" / "apps" / "floor_app.py"),
+             "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -291,7 +292,8 @@ def main() -> int:
               f"{f['cpu_ms_per_click']:8.0f}ms   {f['p50_ms'] / floor_fig['p50_ms']:8.2f}x "
               f"{f['cpu_ms_per_click'] / floor_fig['cpu_ms_per_click']:8.2f}x")
     if args.json:
-        print(json.dumps({"load_average": [load0, os.getloadavg()[0]], "cold_start_s": cold_s, "pages": figures}, indent=1))
+        print(json.dumps({"load_average": [load0, os.getloadavg()[0]], "cold_start_s": cold_s, "pages": figures},
+                         indent=1))
     return 0
 
 
