@@ -6,7 +6,8 @@ costs per click). Then one chromium opens each page (layer lab, explorer, compar
 and the floor) and clicks "+" on its number inputs (types the next value where an input is too narrow
 for "+"), in a fixed order, ``--clicks`` times per page (20 by default). Each click is timed from the
 click to the moment the page shows the new numbers that the click must produce (computed here with
-cnnviz, so a stale number never counts as an answer); between clicks the page is left to finish its run. Also measured: the first load of each page (warm server) to its first
+cnnviz, so a stale number never counts as an answer); between clicks the page is left to finish its run.
+Also measured: the first load of each page (warm server) to its first
 numbers, the cold start (from starting the server to the home page's first numbers, the timeline's bars),
 and the server's CPU time over each page's clicks (from /proc, the server and its children),
 which a busy machine changes much less than the wall-clock times.
