@@ -13,8 +13,6 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from cnnviz.export.drawing import ORIENTATIONS, diagram, render
-from cnnviz.ui.model_settings import cached_report
 
 PNG_SCALE = 3
 
@@ -114,11 +112,17 @@ def chart(fig: go.Figure, **kwargs: Any) -> Any:
 @st.cache_data(show_spinner="Drawing the layer graph...", max_entries=32)
 def layer_graph_file(name: str, frozen: tuple, fmt: str, orientation: str, scale: float) -> bytes:
     """The zoo model's layer graph as a file (cached: a DenseNet takes seconds)."""
+    # imported here: every page's charts come from this module, and the home page's must not wait for torch
+    from cnnviz.export.drawing import diagram, render
+    from cnnviz.ui.model_settings import cached_report
+
     return render(diagram(cached_report(name, frozen)), fmt, orientation, scale=scale)
 
 
 def show_layer_graph(name: str, frozen: tuple, key: str) -> None:
     """The layer graph with its skip connections and branches: a preview and SVG, PNG (3x) and PDF downloads."""
+    from cnnviz.export.drawing import ORIENTATIONS
+
     orientation = st.segmented_control("Layer graph", ORIENTATIONS, default="horizontal", key=f"{key}_orient",
                                        required=True, help="Every convolution, pooling, fully connected layer and "
                                        "merge as a box; shortcuts are red arcs, branches sit side by side")
