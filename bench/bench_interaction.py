@@ -1,12 +1,13 @@
 """How fast each page answers a click, in a real browser, against Streamlit's own floor measured in the same run.
 
 Starts the app the README way (``scripts/serve``, as ``make run`` does) and, beside it, the floor:
-``bench/floor_app.py``, a Streamlit page with one number input and one ``st.metric`` (what Streamlit itself
+``bench/apps/floor_app.py``, a Streamlit page with one number input and one ``st.metric`` (what Streamlit itself
 costs per click). Then one chromium opens each page (layer lab, explorer, compare, builder, training form,
-and the floor) and clicks "+" on its number inputs (types the next value where an input is too narrow for "+"), in a fixed order, ``--clicks`` times per page (20 by
-default). Each click is timed from the click to the moment the page shows the new numbers that the click
-must produce (computed here with cnnviz, so a stale number never counts as an answer); between clicks the
-page is left to finish its run. Also measured: the first load of each page (warm server) to its first
+and the floor) and clicks "+" on its number inputs (types the next value where an input is too narrow
+for "+"), in a fixed order, ``--clicks`` times per page (20 by default). Each click is timed from the
+click to the moment the page shows the new numbers that the click must produce (computed here with
+cnnviz, so a stale number never counts as an answer); between clicks the page is left to finish its run.
+Also measured: the first load of each page (warm server) to its first
 numbers, the cold start (from starting the server to the home page's first numbers, the timeline's bars),
 and the server's CPU time over each page's clicks (from /proc, the server and its children),
 which a busy machine changes much less than the wall-clock times.
@@ -51,7 +52,8 @@ from tests.browser.server import ServerError, _stop, _wait_healthy, free_port, s
 
 FLOOR = "floor"
 CLASSES = setting_label("num_classes")
-Want = dict[str, object]  # "metric:<label>" -> value, "text" -> text on the page, "query" -> [key=value in the URL]
+# "metric:<label>" -> value, "text" -> text on the page, "query" -> {input label: "key=value" in the URL}
+Want = dict[str, object]
 
 # True once every wanted thing is on screen: the metric values, a text anywhere in the main area, the URL's query
 WANT_JS = """(want) => {
@@ -94,7 +96,7 @@ def _lab_want(v: dict[str, int]) -> Want:
                                           filters=v["Filters K"], stride=1, padding=2))
     c2, h2, w2 = n.out_shape
     return {"metric:Output volume": f"{h2}x{w2}x{c2}", "metric:Parameters": f"{n.params:,}",
-            "query": [f"ll_k={v['Filters K']}", f"ll_h={v['Height H1']}"]}  # a fragment's run updates the link
+            "query": {"Filters K": f"ll_k={v['Filters K']}", "Height H1": f"ll_h={v['Height H1']}"}}  # a fragment's run updates the link
 
 
 def _compare_want(v: dict[str, int]) -> Want:
@@ -122,7 +124,8 @@ SCENARIOS: dict[str, Scenario] = {
                         _open_expander("Settings of model 2")),
     "builder": Scenario("builder", (("Input height", ""), ("Input width", "")), _builder_want),
     "training form": Scenario("training", (("Epochs", ""), ("Batch size", "")),
-                              lambda v: {"query": [f"tr_ep={v['Epochs']}", f"tr_bs={v['Batch size']}"]}),
+                              lambda v: {"query": {"Epochs": f"tr_ep={v['Epochs']}",
+                                                           "Batch size": f"tr_bs={v['Batch size']}"}}),
 }
 
 
@@ -177,8 +180,18 @@ def run_scenario(page: Page, url: str, name: str, sc: Scenario, clicks: int, ser
     page.goto(f"{url}/{sc.path}")
     labels = [label for label, _ in sc.inputs]
     _field(page, labels[0], sc.inputs[0][1]).wait_for(state="attached", timeout=timeout_ms)
-    values = {label: int(float(_field(page, label, scope).locator("input").input_value())) for label, scope in sc.inputs}
-    page.wait_for_function(WANT_JS, arg=sc.want(values), timeout=timeout_ms, polling="raf")
+    values = {label: int(float(_field(page, label, scope).locator("input").input_value()))
+              for label, scope in sc.inputs}
+    first = dict(values)
+
+    def want() -> Want:
+        """What the page must show; a short link leaves a setting at its first (default) value out of the URL."""
+        wanted = sc.want(values)
+        if "query" in wanted:
+            wanted["query"] = [pair for label, pair in wanted["query"].items() if values[label] != first[label]]
+        return wanted
+
+    page.wait_for_function(WANT_JS, arg=want(), timeout=timeout_ms, polling="raf")
     load = time.perf_counter() - start
     wait_idle(page)
     sc.before(page)
@@ -187,7 +200,7 @@ def run_scenario(page: Page, url: str, name: str, sc: Scenario, clicks: int, ser
     for i in range(clicks):
         label, scope = sc.inputs[i % len(sc.inputs)]
         values[label] += 1
-        want = sc.want(values)
+        wanted = want()
         field = _field(page, label, scope)
         step_up = field.locator('[data-testid="stNumberInputStepUp"]')
         has_button = step_up.count() > 0  # Streamlit drops the +/- buttons of a narrow input: type there
@@ -198,7 +211,7 @@ def run_scenario(page: Page, url: str, name: str, sc: Scenario, clicks: int, ser
             box = field.locator("input")
             box.fill(str(values[label]))
             box.press("Enter")
-        page.wait_for_function(WANT_JS, arg=want, timeout=timeout_ms, polling="raf")
+        page.wait_for_function(WANT_JS, arg=wanted, timeout=timeout_ms, polling="raf")
         times.append(time.perf_counter() - t0)
         wait_idle(page, quiet_ms=150, settle_ms=100)
         if (run := ends.first_after(t0)) is not None:
@@ -224,8 +237,8 @@ def serve_floor(log: Path) -> Iterator[tuple[subprocess.Popen, str]]:
     port = free_port()
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "bench" / "floor_app.py"), "--server.headless",
-             "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "bench" / "apps" / "floor_app.py"),
+             "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
              "--browser.gatherUsageStats", "false"],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -291,7 +304,8 @@ def main() -> int:
               f"{f['cpu_ms_per_click']:8.0f}ms   {f['p50_ms'] / floor_fig['p50_ms']:8.2f}x "
               f"{f['cpu_ms_per_click'] / floor_fig['cpu_ms_per_click']:8.2f}x")
     if args.json:
-        print(json.dumps({"load_average": [load0, os.getloadavg()[0]], "cold_start_s": cold_s, "pages": figures}, indent=1))
+        print(json.dumps({"load_average": [load0, os.getloadavg()[0]], "cold_start_s": cold_s, "pages": figures},
+                         indent=1))
     return 0
 
 

@@ -57,9 +57,11 @@ def details() -> None:
                 st.caption("Each box is a layer's (or a block's) output volume, sizes written H x W x C: its height "
                            "grows with the image size (square-root scale), its thickness with the number of channels "
                            "(log scale). Hover for names.")
+                # drawn only while open: its four files take a new setting's time otherwise, even folded
                 with st.expander("Layer graph for slides: skip connections and branches (SVG, PNG, PDF)",
-                                 icon=":material/schema:"):
-                    show_layer_graph(name, form.frozen, "ex_graph")
+                                 icon=":material/schema:", key="ex_graph_open", on_change="rerun") as graph:
+                    if graph.open:
+                        show_layer_graph(name, form.frozen, "ex_graph")
                 open_in_builder(name, form.changed)
             ex.show_about(form.spec)
     with tabs[1]:

@@ -469,6 +469,7 @@ def show_verdict(verdict: Any) -> None:
 def challenge_panel(challenge: Any) -> None:
     """Prompt, check (training ones train with progress), hint and the answer of ``challenge``."""
     from cnnviz import jobs
+    from cnnviz.ui.board import send_to_board, short
     from cnnviz.ui.jobs import job_queue_message
     from cnnviz.ui.owner import owner_key
 
@@ -528,6 +529,14 @@ def challenge_panel(challenge: Any) -> None:
     if checked != text:
         st.caption("This is the check of an earlier version of the network: press Check again.")
     show_verdict(verdict)
+    if verdict.error is None:
+        met = sum(c.ok is True for c in verdict.criteria)
+        trained = run.result if run is not None and run.state == "finished" else None  # the job's result dict
+        send_to_board({"kind": "challenge", "title": short(f"{challenge.title}: {checked}"),
+                       "params": cached_description(checked, tuple(challenge.input_size)).params,
+                       "accuracy": None if trained is None else trained.get("test_accuracy"),
+                       "result": "target reached" if verdict.passed else
+                       f"{met} of {len(verdict.criteria)} conditions met"}, key="challenge")
 
 
 # -- export ----------------------------------------------------------------------------------------

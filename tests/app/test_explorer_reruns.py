@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnnviz.export import drawing
 from cnnviz.ui import explorer as ex
 from tests.app.pages import open_page
 
@@ -29,6 +30,7 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
     for kind, build in list(ex.FIGURES.items()):
         monkeypatch.setitem(ex.FIGURES, kind, counting(kind, build))
+    monkeypatch.setattr(drawing, "render", counting("layer graph", drawing.render))
     ex._figure.clear()
     return counts
 
@@ -49,6 +51,16 @@ def test_network_tab_builds_the_drawing_once_per_model(builds: Counter[str]) -> 
     assert change(at, builds, at.selectbox(key="ex_opt"), "sgd") == {}
     assert change(at, builds, at.number_input(key="ex_num_classes"), 10) == {"drawing": 1}
     assert change(at, builds, at.number_input(key="ex_num_classes"), 1000) == {}  # the first drawing, kept
+
+
+def test_the_layer_graph_is_drawn_only_while_its_expander_is_open(builds: Counter[str]) -> None:
+    at = open_page(PAGE, 60, ex_model="lenet5")
+    assert builds == {"drawing": 1}  # folded: none of its four files
+    assert change(at, builds, at.number_input(key="ex_num_classes"), 7) == {"drawing": 1}
+    builds.clear()
+    at.session_state["ex_graph_open"] = True  # as the click on the expander sets it (AppTest cannot click one)
+    at.run()
+    assert builds == {"layer graph": 4}  # the preview and the SVG, PNG and PDF files
 
 
 def test_closed_tabs_build_nothing_and_charts_follow_the_model_only(builds: Counter[str]) -> None:

@@ -2,7 +2,7 @@
 that did not change is sent as a reference to the browser's copy, not again."""
 from __future__ import annotations
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.browser.helpers import assert_no_exception, goto, wait_idle
@@ -62,3 +62,14 @@ def test_an_unchanged_drawing_is_not_sent_again(app_url: str, page: Page) -> Non
     assert finished(run) == [ForwardMsg.FINISHED_SUCCESSFULLY]
     assert "metric" in elements(run) and "plotly_chart" not in elements(run)
     assert any(m.WhichOneof("type") == "ref_hash" for m in run)  # the browser's cached copy is shown
+
+
+def test_the_layer_graph_is_drawn_when_its_expander_opens(app_url: str, page: Page) -> None:
+    goto(page, app_url, "explorer", ex_model="lenet5")
+    graph = page.locator('[data-testid="stExpander"]').filter(has_text="Layer graph for slides")
+    assert graph.locator('[data-testid="stImage"]').count() == 0  # folded: not drawn
+    graph.locator("summary").click()
+    wait_idle(page)
+    assert_no_exception(page)
+    expect(graph.locator('[data-testid="stImage"] img')).to_be_visible()
+    expect(graph.get_by_role("button", name="PDF")).to_be_visible()

@@ -1,4 +1,6 @@
-"""The floor of bench_interaction.py: the smallest Streamlit page that answers a click with a number.
+"""The floor of bench/bench_interaction.py: the smallest Streamlit page that answers a click with a number.
+
+It lives in bench/apps/ so that `make bench` (every bench/*.py) does not run it as a benchmark.
 
 One number input and one ``st.metric``: no navigation, no sidebar, no analysis. What this page
 costs per click (in the browser and on the server) is what Streamlit itself costs; cnnviz's pages
