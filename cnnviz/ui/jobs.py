@@ -6,6 +6,7 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from cnnviz.jobs import JobView
 from cnnviz.train import manager
 from cnnviz.train.jobs import Job
 
@@ -42,3 +43,17 @@ def queue_message(job: Job) -> str:
     limit = manager().max_runs
     return (f"Waiting for a free slot: number {manager().position(job)} in line. This machine trains {limit} run"
             f"{'s' if limit != 1 else ''} at a time: ask the person who runs the server to allow more runs.")
+
+
+def _wait_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "the wait is not known yet"
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s until it ends"
+    return f"about {seconds / 60:.0f} min until it ends"
+
+
+def job_queue_message(view: JobView) -> str:
+    """Where a queued job waits and how long, from the measured run times of the work ahead of it."""
+    return (f"Waiting for a free worker: number {view.position} in line, {_wait_text(view.estimate_s)}. "
+            "Every student's runs share this server's workers; yours starts as soon as one is free.")

@@ -1,4 +1,5 @@
-"""AppTest: the Training lab renders its three parts, and a run lives on across reruns and page parts."""
+"""AppTest: the Training lab renders its three parts; a run is a job named by the link, so it lives on across
+reruns, page parts, reloads and a second tab of the same browser, and no other browser sees it."""
 from __future__ import annotations
 
 import time
@@ -6,7 +7,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.ui.training import EXP, RUN
+from cnnviz import jobs
+from cnnviz.ui.owner import KEY
+from cnnviz.ui.training import EXP, JOB
 from tests.app.pages import open_page
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "training.py")
@@ -22,6 +25,10 @@ def _button(at: AppTest, label: str):
 
 def _wait_done(job, timeout: float = 120) -> None:  # noqa: ANN001
     assert job.wait(timeout), f"still {job.status} after {timeout} s"
+
+
+def _job(at: AppTest) -> jobs.JobView:
+    return jobs.get(at.query_params[JOB][0] if isinstance(at.query_params[JOB], list) else at.query_params[JOB])
 
 
 def test_train_part_renders_defaults_and_device() -> None:
@@ -43,42 +50,48 @@ def test_lecture_mode_hides_the_advanced_settings() -> None:
     assert not [e for e in at.expander if e.label == "More training settings"]
     assert not [n for n in at.number_input if n.key == "tr_wd"]
     _button(at, "Train").click().run()
-    run = at.session_state[RUN]
-    assert run.config.weight_decay == 0.001 and run.config.schedule == "cosine"
-    run.stop()
-    _wait_done(run)
+    view = _job(at)
+    assert view.state in ("queued", "running")
+    jobs.cancel(view.id, view.owner)
+    result = jobs.wait(view.id, 120).result
+    assert result is None or (result["config"]["weight_decay"] == 0.001 and result["config"]["schedule"] == "cosine")
 
 
-def test_a_run_continues_across_reruns_and_parts() -> None:
+def test_a_run_continues_across_reruns_parts_reloads_and_tabs() -> None:
     at = _page(tr_subset="512", tr_ep="40", tr_aug="none")
     _button(at, "Train").click().run()
     assert not at.exception
-    run = at.session_state[RUN]
-    assert run.status in ("queued", "running") and run.config.subset == 512 and run.config.epochs == 40
+    view = _job(at)
+    assert view.state in ("queued", "running") and view.kind == "train"
     deadline = time.monotonic() + 60
-    while run.progress.step < 3 and time.monotonic() < deadline:
+    while (jobs.get(view.id).last("progress") or {}).get("step", 0) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
-    step = run.progress.step
     at.number_input(key="tr_lr").set_value(0.01).run()  # a widget change: a full rerun
-    assert at.session_state[RUN] is run and not run.done and run.progress.step >= step
+    assert _job(at).id == view.id and not _job(at).ended
     at.query_params["tr_part"] = "Data"  # another part of the page
     at.run()
-    assert not at.exception and at.session_state[RUN] is run
     at.query_params["tr_part"] = "Train"
     at.run()
-    assert at.session_state[RUN] is run and _button(at, "Train").disabled  # busy: one run at a time
+    assert not at.exception and _job(at).id == view.id and _button(at, "Train").disabled  # one run at a time
+    # a reload or a second tab of the same browser (same owner key, same link) finds the run and its progress
+    tab = AppTest.from_file(PAGE, default_timeout=120)
+    tab.session_state[KEY] = at.session_state[KEY]
+    tab.query_params[JOB] = view.id
+    tab.run()
+    assert not tab.exception and _button(tab, "Train").disabled
+    assert any("images/s" in (p.proto.text or "") for p in tab.get("progress"))
+    # another browser with the same link sees nothing of it
+    other = _page(**{JOB: view.id})
+    assert not _button(other, "Train").disabled and any("no run of this browser" in w.value for w in other.warning)
     _button(at, "Stop training").click().run()
-    _wait_done(run)
+    assert jobs.wait(view.id, 60).state == "stopped"
     at.run()
-    assert not at.exception and run.status == "stopped"
+    assert not at.exception
     assert any(s.value == "Result on the held-out test split" for s in at.subheader)
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["Test accuracy"].rstrip("%")) > 10.0
     assert any("stopped by you" in c.value for c in at.caption)
-    if run.result.epochs_done < 1:  # stopped early: kept only on request
-        assert run.checkpoint is None
-        _button(at, "Save this run as a checkpoint").click().run()
-    assert run.checkpoint is not None and run.checkpoint.exists()
+    assert any("Last run: lenet5, stopped." in c.value for c in at.caption)
     assert _button(at, "Train").disabled is False
 
 
