@@ -113,7 +113,7 @@ def _where() -> dict[str, Any]:
             "host": socket.gethostname(), "pid": os.getpid()}
 
 
-@ray.remote(num_cpus=1)
+@ray.remote(num_cpus=1, max_retries=0)  # a retry would start the run again under the same events
 def _job(job_id: str, kind: str, params: dict[str, Any], home: str, stops: Any) -> Iterator[dict[str, Any]]:
     """Run one job on a Ray worker; yields its events (the last one terminal) and, before that, a
     checkpoint it saved (``{"type": "_file", ...}``) so a server on another machine gets a copy."""
