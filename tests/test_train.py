@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import gc
 import json
-import sys
 import threading
 import time
-import types
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,6 @@ from cnnviz.train import (RunManager, TrainingRun, gradient_norms, list_checkpoi
 from cnnviz.train import device as device_mod
 from cnnviz.train.device import ThreadTuner
 from cnnviz.train.experiments import EXPERIMENTS, get_experiment, init_gradient_profile, run_experiment
-from cnnviz.train.isolated import IsolatedRun
 from cnnviz.train.jobs import Job
 from cnnviz.train.run import augment_batch, lr_factor
 from cnnviz.zoo import build
@@ -68,34 +65,6 @@ def test_stop_ends_within_one_batch_and_keeps_what_was_learned() -> None:
     assert run.result is not None and run.result.reason == "stopped"
     assert run.result.test_accuracy > 0.5  # far above chance (0.1): the learned weights are kept
     assert run.history.epochs[-1]["epoch"] == pytest.approx(run.progress.step / run._steps_per_epoch)
-
-
-def test_isolated_run_trains_in_a_child_process_and_mirrors_it(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("CNNVIZ_HOME", str(tmp_path))
-    # as in a Streamlit server, __main__ is a page script; the child must not run it
-    page = tmp_path / "page.py"
-    page.write_text("raise SystemExit('a page script ran in the training process')\n")
-    main = types.ModuleType("__main__")
-    main.__file__ = str(page)
-    monkeypatch.setitem(sys.modules, "__main__", main)
-    run = IsolatedRun(**TINY, autosave=True).start()
-    assert run.wait(180) and run.status == "finished", run.error
-    assert [s["step"] for s in run.history.steps] == list(range(1, 9)) and len(run.history.epochs) == 2
-    assert run.result is not None and run.result.confusion.sum() == 1000 and run.progress.fraction == 1.0
-    x = torch.randn(3, 1, 28, 28)
-    with torch.no_grad():  # the weights came back from the child: same predictions as the saved checkpoint
-        assert torch.allclose(run.model(x), load_checkpoint(run.checkpoint).model(x))
-    assert run.checkpoint.parent == tmp_path / "checkpoints"
-    long = IsolatedRun(dataset="mnist", epochs=200, device="cpu").start()
-    deadline = time.monotonic() + 180
-    while long.progress.step < 5 and not long.done and time.monotonic() < deadline:
-        time.sleep(0.05)
-    long.stop()
-    assert long.wait(60) and long.status == "stopped" and long.result.reason == "stopped"
-    assert long.result.epochs_done < 3
-    bad = IsolatedRun(model="lenet5", dataset="digits8x8", device="cpu")
-    with pytest.raises(ConfigError, match="below the minimum 16"):
-        bad.run()
 
 
 def _feed(tuner: ThreadTuner, timing: dict[int, float], steps: int) -> list[int]:

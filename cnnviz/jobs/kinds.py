@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from cnnviz.errors import ConfigError
-from cnnviz.train.task import train_cost, train_task
+from cnnviz.train.task import experiment_cost, experiment_task, train_cost, train_task
 
 Emit = Callable[[dict[str, Any]], None]
 Engine = Callable[[dict[str, Any], Emit, Callable[[], bool]], dict[str, Any]]
@@ -28,6 +28,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     "train": Kind("train", train_task, train_cost),
+    "experiment": Kind("experiment", experiment_task, experiment_cost),
 }
 
 

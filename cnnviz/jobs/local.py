@@ -117,7 +117,9 @@ class LocalBackend(Backend):
             if worker.job is not record:
                 return
             time.sleep(0.2)
-        worker.proc.kill()  # its reader sees the end and reports the job as stopped
+        with self._lock:  # a worker gets its next job only under this lock: never kill the next one's worker
+            if worker.job is record:
+                worker.proc.kill()  # its reader sees the end and reports the job as stopped
 
     def worker_ended(self, worker: Worker) -> None:
         """A worker process ended (killed, crashed): its job ends, a fresh worker takes its place."""

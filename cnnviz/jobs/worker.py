@@ -15,18 +15,19 @@ import threading
 from typing import Any, TextIO
 
 
-def _reader(inbox: "queue.Queue[dict[str, Any] | None]", stop: threading.Event, current: list[str]) -> None:
-    """Reads stdin: runs are queued for the main thread; a stop for the current job sets ``stop`` at once."""
+def _reader(inbox: "queue.Queue[dict[str, Any] | None]", stopped: set[str], gone: threading.Event) -> None:
+    """Reads stdin: runs are queued for the main thread; a stop is noted at once, by job id, so a Stop that
+    arrives before its run has begun (clicked the moment the button appears) is not lost."""
     for line in sys.stdin:
         try:
             message = json.loads(line)
         except ValueError:
             continue
-        if message.get("op") == "stop" and current and message.get("job") == current[0]:
-            stop.set()
+        if message.get("op") == "stop" and isinstance(message.get("job"), str):
+            stopped.add(message["job"])
         elif message.get("op") == "run":
             inbox.put(message)
-    stop.set()  # the server went away: stop what runs and end
+    gone.set()  # the server went away: stop what runs and end
     inbox.put(None)
 
 
@@ -45,16 +46,15 @@ def main() -> None:
             out.write(json.dumps(message) + "\n")
 
     inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
-    stop = threading.Event()
-    current: list[str] = []
-    threading.Thread(target=_reader, args=(inbox, stop, current), daemon=True).start()
+    stopped: set[str] = set()  # ids of jobs asked to stop (a job runs here once, so an id never comes back)
+    gone = threading.Event()
+    threading.Thread(target=_reader, args=(inbox, stopped, gone), daemon=True).start()
     send({"ready": True})
     while (message := inbox.get()) is not None:
         job_id = message["job"]
-        current[:] = [job_id]
-        stop.clear()
-        execute(message["kind"], message["params"], lambda e, j=job_id: send({"job": j, "event": e}), stop.is_set)
-        current.clear()
+        execute(message["kind"], message["params"], lambda e, j=job_id: send({"job": j, "event": e}),
+                lambda j=job_id: gone.is_set() or j in stopped)
+        stopped.discard(job_id)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,14 +23,13 @@ from cnnviz import jobs
 from cnnviz.analysis import significant
 from cnnviz.data import DATASETS, Dataset, load_dataset, preprocessing_steps
 from cnnviz.jobs import JobView
-from cnnviz.train import TrainConfig, list_checkpoints, manager, read_curves
+from cnnviz.train import TrainConfig, list_checkpoints, read_curves
 from cnnviz.train.checkpoints import MIN_EPOCHS
 from cnnviz.train.config import FIELDS, RECOMMENDED_SETTINGS
 from cnnviz.train.device import describe, pick_device
-from cnnviz.train.experiments import EXPERIMENTS, ExperimentRun, default_size, get_experiment, init_gradient_profile
-from cnnviz.train.jobs import Job
+from cnnviz.train.experiments import EXPERIMENTS, Experiment, default_size, get_experiment, init_gradient_profile
 from cnnviz.ui.model_settings import hidden_value
-from cnnviz.ui.jobs import job_queue_message, queue_message, session_owner
+from cnnviz.ui.jobs import job_queue_message
 from cnnviz.ui.owner import owner_key
 from cnnviz.ui.lenet import lenet_note
 from cnnviz.ui.state import (choice_parser, friendly_errors, ignored, number_parser, plain, style_chart, url_number,
@@ -42,7 +42,7 @@ MODELS = ("lenet5", "mlp", "tinyvgg", "convpool", "resnet20", "resnet32", "resne
           "resnet18", "mobilenet_v2", "custom")
 POLL_S = 1.0  # how often the live views redraw
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-JOB, EXP = "tr_job", "tr_exp_obj"
+JOB, EXP = "tr_job", "tr_exp_job"
 CONFIG = {"displaylogo": False}
 
 
@@ -173,46 +173,49 @@ def training_form(lecture: bool) -> TrainConfig:
 # ---------------------------------------------------------------------------------------------
 # Starting, polling and showing a run
 # ---------------------------------------------------------------------------------------------
-def start_run(cfg: TrainConfig) -> None:
+def start_run(cfg: TrainConfig, keep: bool = False) -> None:
     """Check the settings and submit the run as a job of this browser's owner; its id goes into the link.
 
     The job's lease is the server's timeout for a disconnected session: a run whose page is gone for
     longer than that stops, so it cannot hold a worker for nobody.
     """
     cfg.validate()
-    lease = float(st.get_option("server.disconnectedSessionTTL"))
-    st.query_params[JOB] = jobs.submit("train", {"config": cfg.to_dict()}, owner=owner_key(), label=cfg.model,
-                                       lease_s=max(lease, 10.0))
+    params = {"config": cfg.to_dict(), "save": True if keep else None}  # None: kept when worth keeping
+    st.query_params[JOB] = jobs.submit("train", params, owner=owner_key(), label=cfg.model, lease_s=_lease())
 
 
-def current_job() -> JobView | None:
-    """This browser's run named by the link (None when there is none, or it is not this browser's)."""
-    raw = st.query_params.get(JOB)
+def _lease() -> float:
+    """A job's lease: the server's timeout for a disconnected session (the page is gone for good after it)."""
+    return max(float(st.get_option("server.disconnectedSessionTTL")), 10.0)
+
+
+def current_job(key: str = JOB, kind: str = "train") -> JobView | None:
+    """This browser's job of ``kind`` named by the link's ``key`` (None when there is none, or it is not this
+    browser's: a shared link shows the settings, never someone else's run)."""
+    raw = st.query_params.get(key)
     if raw is None:
         return None
     view = jobs.get(raw)
-    if view is None or view.kind != "train" or view.owner != owner_key():
-        ignored(JOB, raw, "no run of this browser has this id (runs are seen only in the browser that "
+    if view is None or view.kind != kind or view.owner != owner_key():
+        ignored(key, raw, "no run of this browser has this id (runs are seen only in the browser that "
                 "started them)")
-        del st.query_params[JOB]
+        del st.query_params[key]
         return None
     return view
-
-
-def current(key: str) -> Job | None:
-    """The one-click experiment kept in the session (the Train part's run is a job named by the link)."""
-    return st.session_state.get(key)
 
 
 def train_buttons(cfg_factory: Any) -> None:
     view = current_job()
     busy = view is not None and not view.ended
+    keep = url_toggle("Keep a checkpoint even if I stop it early", "tr_keep", False,
+                      help=f"A run that finishes, or trains {MIN_EPOCHS:g} epoch, is always kept; one stopped "
+                           "sooner only with this on (your oldest are deleted beyond the server's count limit)")
     c1, c2 = st.columns([1, 3])
     with c1:
         if st.button("Train", type="primary", disabled=busy, icon=":material/play_arrow:", width="stretch",
                      help="Start a run with these settings" if not busy else "A run is in progress: stop it first"):
             with friendly_errors("Training"):
-                start_run(cfg_factory())
+                start_run(cfg_factory(), keep)
                 st.rerun()
     with c2:
         if busy:
@@ -388,7 +391,8 @@ def show_result(view: JobView, lecture: bool) -> None:
         st.success(f"Saved as checkpoint **{plain(r['checkpoint'])}**: the Seeing inside page can load it (pick "
                    "it under Weights in its sidebar).", icon=":material/save:")
     else:
-        st.caption(f"Not saved: a run stopped before {MIN_EPOCHS:g} epoch is not kept.")
+        st.caption(f"Not saved: a run stopped before {MIN_EPOCHS:g} epoch is kept only with \"Keep a checkpoint "
+                   "even if I stop it early\" on.")
 
 
 def show_checkpoints() -> None:
@@ -569,9 +573,46 @@ def _settings_table(exp_key: str, size: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def experiment_figures(job: ExperimentRun) -> list[go.Figure]:
+@dataclass
+class ExpRun:
+    """One run of an experiment job as the charts read it: from the job's events while it trains, from its
+    result once it ended."""
+
+    label: str
+    epochs_planned: int
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    grad_layers: list[str] = field(default_factory=list)
+    grad_norms: list[dict[str, Any]] = field(default_factory=list)
+    result: dict[str, Any] | None = None
+    status: str = "waiting"
+
+
+def experiment_runs(view: JobView, exp: Experiment) -> list[ExpRun]:
+    runs = {label: ExpRun(label, cfg.epochs) for label, cfg in exp.runs}
+    finished = {r["label"]: r for r in (view.result or {}).get("runs", [])}
+    for event in view.events:
+        run = runs.get(event.get("run"))
+        if run is None:
+            continue
+        if event["type"] == "progress":
+            run.steps += event.get("steps", [])
+            run.status = "running"
+        elif event["type"] == "epoch":
+            run.epochs.append(event)
+    for label, run in runs.items():
+        r = finished.get(label)
+        if r is not None:
+            run.steps, run.epochs, run.result = r.get("steps", run.steps), r.get("epochs", run.epochs), r
+            run.grad_layers, run.grad_norms = r.get("grad_layers", []), r.get("grad_norms", [])
+            run.status = "stopped" if r.get("reason") == "stopped" else "finished"
+        elif view.ended and run.status == "running":
+            run.status = view.state
+    return list(runs.values())
+
+
+def experiment_figures(runs: list[ExpRun], metric: str) -> list[go.Figure]:
     """Training and validation curves of every run side by side, and gradient norms per layer."""
-    metric = job.experiment.metric
     if metric == "loss":
         train_y, val_y, ylabel = (lambda s: s["loss"]), (lambda e: e["val_loss"]), "loss (cross-entropy)"
     else:
@@ -580,25 +621,25 @@ def experiment_figures(job: ExperimentRun) -> list[go.Figure]:
         ylabel = f"{metric} (%)"
     train, val = go.Figure(), go.Figure()
     grads = go.Figure()
-    for run, color in zip(job.runs, COLORS):
-        steps, epochs = run.history.steps, run.history.epochs
+    for run, color in zip(runs, COLORS):
+        steps, epochs = run.steps, run.epochs
         if steps:
             train.add_scatter(x=[s["epoch"] for s in steps], y=[train_y(s) for s in steps], mode="lines",
                               name=run.label, line=dict(color=color))
         if epochs:
             val.add_scatter(x=[e["epoch"] for e in epochs], y=[val_y(e) for e in epochs],
                             mode="lines+markers", name=run.label, line=dict(color=color))
-        records = run.history.grad_norms
+        records = run.grad_norms
         if records:
             layers = list(range(1, len(records[0]["norms"]) + 1))
-            names = run.history.grad_layers
+            names = run.grad_layers
             hover = "%{text}: %{y:.3g}<extra></extra>"
             grads.add_scatter(x=layers, y=records[0]["norms"], mode="lines", name=f"{run.label} at init",
                               line=dict(color=color, dash="dot"), text=names, hovertemplate=hover)
             if len(records) > 1:
                 grads.add_scatter(x=layers, y=records[-1]["norms"], mode="lines", text=names, hovertemplate=hover,
                                   name=f"{run.label} after epoch {records[-1]['epoch']:g}", line=dict(color=color))
-    epochs_max = max(r.config.epochs for r in job.runs)
+    epochs_max = max(r.epochs_planned for r in runs)
     _style(train, f"Training {metric} (every few batches)", "epoch", ylabel, xaxis=dict(range=[0, epochs_max]))
     _style(val, f"Validation {metric} (after each epoch)", "epoch", ylabel, xaxis=dict(range=[0, epochs_max]))
     figs = [train, val]
@@ -609,53 +650,51 @@ def experiment_figures(job: ExperimentRun) -> list[go.Figure]:
     return figs
 
 
-def experiment_summary(job: ExperimentRun) -> pd.DataFrame:
+def experiment_summary(runs: list[ExpRun]) -> pd.DataFrame:
     rows = []
-    for run in job.runs:
-        e = run.history.epochs
-        r = run.result
+    for run in runs:
+        e, r = run.epochs, run.result
         rows.append({"run": run.label, "status": run.status,
                      "train acc %": round(100 * e[-1]["train_accuracy"], 1) if e else None,
                      "val acc %": round(100 * e[-1]["val_accuracy"], 1) if e else None,
-                     "test acc %": None if r is None else round(100 * r.test_accuracy, 1),
-                     "parameters": None if r is None else r.params,
-                     "seconds": None if r is None else round(r.seconds, 1),
+                     "test acc %": None if r is None or r.get("test_accuracy") is None
+                     else round(100 * r["test_accuracy"], 1),
+                     "parameters": None if r is None else r.get("params"),
+                     "seconds": None if r is None or r.get("seconds") is None else round(r["seconds"], 1),
                      "reading": read_curves(e).verdict if e else ""})
     return pd.DataFrame(rows)
 
 
-def live_experiment() -> None:
-    job = current(EXP)
-    active = job is not None and not job.done
+def live_experiment(exp: Experiment) -> None:
+    view = current_job(EXP, "experiment")
+    active = view is not None and not view.ended
 
     @st.fragment(run_every=POLL_S if active else None)
     def _live() -> None:
-        job = current(EXP)
-        if job is None:
+        view = current_job(EXP, "experiment")
+        if view is None or (view.last("start") or {}).get("experiment", exp.key) != exp.key:
             return
-        stop_slot = st.empty()  # always there, so the elements below keep their places
-        if not job.done and stop_slot.button("Stop the experiment", icon=":material/stop:", key="tr_exp_stop"):
-            job.stop()
-        if job.status == "queued":
-            st.info(queue_message(job), icon=":material/hourglass_top:")
-        elif job.status == "failed":
-            st.error(f"The experiment failed: {job.error}", icon="⚠️")
-        else:
-            run = job.current
-            text = f"{job.experiment.title}: {job.status}"
-            if run is not None:
-                p = run.progress
-                text += (f" · {run.label} epoch {p.epoch:.1f} / {run.config.epochs} · "
-                         f"{p.images_per_second:,.0f} images/s")
-            st.progress(job.fraction if not job.done else 1.0, text=text)
-        figs = experiment_figures(job)
+        if view.state == "queued":
+            st.info(job_queue_message(view), icon=":material/hourglass_top:")
+            return
+        if view.state == "failed":
+            st.error(f"The experiment failed: {plain(view.error)}", icon="⚠️")
+            return
+        runs = experiment_runs(view, exp)
+        p = view.last("progress")
+        text = f"{exp.title}: {view.state}"
+        if p is not None and not view.ended:
+            text += f" · {plain(p['run'])} epoch {p['epoch']:.1f} / {p['epochs']} · {p['images_per_s']:,.0f} images/s"
+        done = sum(1.0 if r.result is not None else 0.0 for r in runs)
+        st.progress(1.0 if view.ended else min(1.0, done / max(1, len(runs))), text=text)
+        figs = experiment_figures(runs, exp.metric)
         cols = st.columns(2)
         for i, fig in enumerate(figs[:2]):
             cols[i].plotly_chart(fig, config=CONFIG, key=f"tr_exp_fig{i}")
         if len(figs) > 2:
             st.plotly_chart(figs[2], config=CONFIG, key="tr_exp_grads")
-        st.dataframe(experiment_summary(job), hide_index=True)
-        if active and job.done:
+        st.dataframe(experiment_summary(runs), hide_index=True)
+        if active and view.ended:
             st.rerun()
 
     with st.container():  # the fragment redraws inside this one slot of the page, never beyond it
@@ -687,15 +726,22 @@ def experiments_section(lecture: bool) -> None:
     exp = get_experiment(key, size)
     st.markdown(f"**The course notes:** {exp.notes}\n\n**Look for:** {exp.look_for}")
     st.dataframe(_settings_table(key, size), hide_index=True)
-    job = current(EXP)
-    busy = job is not None and not job.done
-    if st.button("Run experiment", type="primary", disabled=busy, icon=":material/science:",
-                 help="Runs every line of the table, one after the other" if not busy else
-                 "An experiment is in progress: stop it first"):
-        with friendly_errors("Experiment"):
-            st.session_state[EXP] = manager().submit(ExperimentRun(exp, isolate=True), owner=session_owner())
-            st.rerun()
-    live_experiment()
+    view = current_job(EXP, "experiment")
+    busy = view is not None and not view.ended
+    c1, c2 = st.columns([1, 3])
+    with c1:
+        if st.button("Run experiment", type="primary", disabled=busy, icon=":material/science:",
+                     help="Runs every line of the table, one after the other" if not busy else
+                     "An experiment is in progress: stop it first"):
+            with friendly_errors("Experiment"):
+                st.query_params[EXP] = jobs.submit("experiment", {"experiment": key, "size": size},
+                                                   owner=owner_key(), label=exp.title, lease_s=_lease())
+                st.rerun()
+    with c2:
+        if busy:  # next to Run, where nothing moves while the experiment starts (as the Train part's Stop)
+            st.button("Stop the experiment", icon=":material/stop:", key="tr_exp_stop", on_click=jobs.cancel,
+                      args=(view.id, owner_key()))
+    live_experiment(exp)
     if key == "plain_vs_residual":
         st.subheader("Vanishing or exploding? Gradients at initialisation")
         bn = url_toggle("Batch norm in the nets", "tr_exp_bn", False)

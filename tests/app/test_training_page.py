@@ -23,12 +23,17 @@ def _button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
 
-def _wait_done(job, timeout: float = 120) -> None:  # noqa: ANN001
-    assert job.wait(timeout), f"still {job.status} after {timeout} s"
-
-
 def _job(at: AppTest) -> jobs.JobView:
     return jobs.get(at.query_params[JOB][0] if isinstance(at.query_params[JOB], list) else at.query_params[JOB])
+
+
+def _wait_for_steps(job_id: str, steps: int, timeout: float = 180) -> None:
+    """Until the job has trained ``steps`` batches (a worker's first run loads torch and the data: slow on a
+    busy machine)."""
+    deadline = time.monotonic() + timeout
+    while (jobs.get(job_id).last("progress") or {}).get("step", 0) < steps:
+        assert time.monotonic() < deadline, f"fewer than {steps} training steps after {timeout} s"
+        time.sleep(0.05)
 
 
 def test_train_part_renders_defaults_and_device() -> None:
@@ -63,9 +68,7 @@ def test_a_run_continues_across_reruns_parts_reloads_and_tabs() -> None:
     assert not at.exception
     view = _job(at)
     assert view.state in ("queued", "running") and view.kind == "train"
-    deadline = time.monotonic() + 60
-    while (jobs.get(view.id).last("progress") or {}).get("step", 0) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_for_steps(view.id, 3)
     at.number_input(key="tr_lr").set_value(0.01).run()  # a widget change: a full rerun
     assert _job(at).id == view.id and not _job(at).ended
     at.query_params["tr_part"] = "Data"  # another part of the page
@@ -106,17 +109,18 @@ def test_data_part_shows_the_dataset_and_preprocessing() -> None:
     assert any("A stand-in, not CIFAR-10" in i.value for i in at.info)
 
 
-def test_experiment_runs_from_one_click() -> None:
+def test_experiment_runs_from_one_click_as_a_job_named_by_the_link() -> None:
     at = _page(tr_part="Experiments", tr_exp="overfit_tiny")
     assert any("overfit" in m.value.lower() for m in at.markdown)
     _button(at, "Run experiment").click().run()
-    job = at.session_state[EXP]
-    _wait_done(job)
+    view = jobs.get(at.query_params[EXP][0] if isinstance(at.query_params[EXP], list) else at.query_params[EXP])
+    assert view is not None and view.kind == "experiment"
+    assert jobs.wait(view.id, 120).state == "finished"
     at.run()
-    assert not at.exception and job.status == "finished"
+    assert not at.exception
     assert len(at.get("plotly_chart")) == 2  # training and validation curves
     summary = at.dataframe[1].value
-    assert summary["reading"].tolist() == ["overfitting"]
+    assert summary["status"].tolist() == ["finished"] and summary["reading"].tolist() == ["overfitting"]
 
 
 def test_the_lenet5_trained_here_says_how_it_differs_from_the_course_network() -> None:
@@ -130,3 +134,23 @@ def test_the_lenet5_trained_here_says_how_it_differs_from_the_course_network() -
     trained = cnnviz.build("lenet5", in_channels=1, input_size=28, variant="modern", batch_norm=True)
     assert f"maps 24x24x6, 12x12x6, 8x8x16, 4x4x16, {sum(p.numel() for p in trained.parameters()):,} parameters" in note
     assert "ReLU, max pooling and batch norm" in note
+
+
+def test_a_run_stopped_early_is_kept_only_on_request_and_listed_for_its_owner_only() -> None:
+    from cnnviz.train import list_checkpoints
+
+    for keep in ("0", "1"):
+        at = _page(tr_subset="256", tr_ep="1000", tr_aug="none", tr_keep=keep)
+        _button(at, "Train").click().run()
+        view = _job(at)
+        _wait_for_steps(view.id, 1)
+        _button(at, "Stop training").click().run()
+        assert jobs.wait(view.id, 60).state == "stopped"
+        at.run()
+        name = jobs.get(view.id).result["checkpoint"]
+        mine = {c.name for c in list_checkpoints(owner=at.session_state[KEY])}
+        if keep == "1":
+            assert name in mine and any(name in s.value for s in at.success)
+            assert name not in {c.name for c in list_checkpoints(owner="someone-else")}
+        else:
+            assert name is None and any("kept only with" in c.value for c in at.caption)
