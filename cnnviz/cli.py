@@ -1,4 +1,4 @@
-"""The command line: ``python -m cnnviz list | summary | compare | train``."""
+"""The command line: ``python -m cnnviz list | summary | compare | export | draw | train``."""
 from __future__ import annotations
 
 import argparse
@@ -165,6 +165,20 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_draw(args: argparse.Namespace) -> int:
+    from cnnviz.export.drawing import draw_file
+
+    data = draw_file(args.name, args.format, parse_settings(args.set), args.orientation, parse_input(args.input),
+                     args.scale)
+    try:
+        with open(args.output, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"wrote {args.output} ({human_bytes(len(data))})", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cnnviz", description="Explore CNN architectures exactly.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -206,6 +220,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "csv: the layer table; json: the whole analysis")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("draw", help="draw a model's layer graph (skip connections, branches) as SVG, PNG or PDF")
+    p.add_argument("name")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a model setting (repeatable)")
+    p.add_argument("--input", help="input shape C,H,W (default: the model's)")
+    p.add_argument("--format", choices=["svg", "png", "pdf"], default="svg")
+    p.add_argument("--orientation", choices=["horizontal", "vertical"], default="horizontal")
+    p.add_argument("--scale", type=float, default=1.0, help="PNG only: pixels per inch / 100 (3 for slides)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
+    p.set_defaults(func=_cmd_draw)
 
     from cnnviz import experiments_cli, train_cli
 

@@ -3,7 +3,8 @@ import streamlit as st
 
 from cnnviz.ui import builder as b
 from cnnviz.ui.home import COURSE, link
-from cnnviz.ui.state import TABLE_ROW_PX, chart_height, font_size, plain, table_height, url_number, url_text_area
+from cnnviz.ui.state import row_px, chart_height, font_size, plain, table_height, url_number, url_text_area
+from cnnviz.ui.figures import chart
 
 PAGES = {p.stem: p for section in COURSE.values() for p in section}
 
@@ -66,11 +67,11 @@ def builder() -> None:
     with tabs[0]:
         if tabs[0].open:
             st.dataframe(b.numbers_table(desc), hide_index=True, column_config=b.NUMBERS_CONFIG,
-                         row_height=TABLE_ROW_PX, height=table_height(len(desc.rows)))
+                         row_height=row_px(), height=table_height(len(desc.rows)))
     with tabs[1]:
         if tabs[1].open:
             if desc.ok:
-                st.plotly_chart(b.cached_drawing(shown, shape, chart_height(400), font_size()),
+                chart(b.cached_drawing(shown, shape, chart_height(400), font_size()),
                                 config={"displaylogo": False})
             else:
                 st.info("The drawing appears once every layer is possible.")

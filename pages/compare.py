@@ -5,6 +5,7 @@ from cnnviz.analysis import ConfigError, human_count
 from cnnviz.ui import compare as cmp
 from cnnviz.ui.model_settings import cached_report, model_settings, pick_model
 from cnnviz.ui.state import friendly_errors, url_select, url_tabs
+from cnnviz.ui.figures import chart
 
 lecture = bool(st.session_state.get("lecture"))
 with st.sidebar:
@@ -57,4 +58,4 @@ tabs = url_tabs(["Cumulative MACs", "Parameters per stage", "Receptive field gro
 for tab, kind in zip(tabs, ("cumulative", "stages", "rf")):
     with tab:
         if tab.open:
-            st.plotly_chart(cmp.overlay(kind, keys, labels), config={"displaylogo": False})
+            chart(cmp.overlay(kind, keys, labels), config={"displaylogo": False})

@@ -4,6 +4,7 @@ import streamlit as st
 from cnnviz.ui.home import (COURSE, available_pages, bubble_figure, link, timeline_figure, torchvision_models,
                             zoo_names)
 from cnnviz.ui.state import friendly_errors, url_select, url_toggle
+from cnnviz.ui.figures import chart
 
 st.title("cnnviz: how a convolutional network works, layer by layer")
 st.markdown("Change a setting and every number answers at once: the output size of a layer, its parameters and "
@@ -31,7 +32,7 @@ with right:
                "entry that used extra ImageNet 2011 training data. Layer counts: layers with weights, as the "
                "course notes count them (GoogLeNet 22, VGG 19, ResNet 152).")
 with left:
-    st.plotly_chart(timeline_figure(runners_up), width="stretch")
+    chart(timeline_figure(runners_up), width="stretch")
 
 st.header("Accuracy against cost today")
 with friendly_errors("torchvision's model list"):
@@ -48,7 +49,7 @@ with friendly_errors("torchvision's model list"):
         st.caption(f"{len(shown)} of torchvision's {len(models)} pretrained ImageNet classifiers, read from their "
                    "weights' metadata (nothing is downloaded). Click a ringed bubble to open that model in the "
                    "explorer.")
-    event = st.plotly_chart(bubble_figure(shown, zoo, metric), width="stretch", on_select="rerun",
+    event = chart(bubble_figure(shown, zoo, metric), width="stretch", on_select="rerun",
                             selection_mode="points", key="hm_bubbles")
     picked = [p["customdata"][0] for p in (event.selection.points if event else []) if "customdata" in p]
     explorer = next((p for ps in pages.values() for p in ps if p.stem == "explorer"), None)

@@ -4,6 +4,7 @@ import streamlit as st
 from cnnviz.inspect import images
 from cnnviz.ui import inside as ui
 from cnnviz.ui.state import chart_height, friendly_errors, url_tabs
+from cnnviz.ui.figures import chart
 
 lecture = bool(st.session_state.get("lecture"))
 network = None
@@ -50,7 +51,7 @@ if ctx is not None:
         st.subheader("Prediction")
         with friendly_errors("prediction"):
             if choice.trained:
-                st.plotly_chart(ui.prediction_figure(ctx.top, chart_height(260)), config=ui.CONFIG,
+                chart(ui.prediction_figure(ctx.top, chart_height(260)), config=ui.CONFIG,
                                 key="in_pred")
             else:
                 st.info("Random weights predict nothing: pick trained weights in the sidebar to see what the "

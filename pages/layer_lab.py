@@ -7,4 +7,5 @@ from cnnviz.ui.state import url_select
 st.title("Layer lab")
 section = url_select("Part", "ll_sec", SECTIONS, SECTIONS[0], widget="segmented", required=True,
                      label_visibility="collapsed")
-SECTION_VIEWS[section]()
+# a fragment: a change inside the part reruns the part only, not the navigation, sidebar and this header
+st.fragment(SECTION_VIEWS[section])()

@@ -21,6 +21,7 @@ from cnnviz.transfer import Background
 from cnnviz.ui.state import friendly_errors, plain, style_chart, url_multiselect, url_number, url_select
 from cnnviz.ui.uploads import uploaded_image
 from cnnviz.ui.transfer import job_panel
+from cnnviz.ui.figures import chart, chart_in
 
 SECTIONS = ("One method", "Pipeline", "PCA colour", "With vs without")
 SOURCES = {"photo": "A photo", "upload": "Your picture", "dataset": "Dataset samples"}
@@ -313,7 +314,7 @@ def pca_colour(picture: Picture, seed: int) -> None:
             sample = picture.image.reshape(3, -1).T.float().numpy() / 255
             rng = np.random.default_rng(0)
             sample = sample[rng.choice(len(sample), size=min(3000, len(sample)), replace=False)]
-            st.plotly_chart(pca_figure(stats, sample), width="stretch")
+            chart(pca_figure(stats, sample), width="stretch")
         pipe = A.Pipeline([A.step("pca_colour", sigma=sigma)], size=picture.size, channels=3, pca=stats)
         results = A.samples(pipe.transform(), picture.image, 11, seed)
         biggest = max(int((r.int() - picture.image.int()).abs().max()) for r in results)
@@ -359,8 +360,8 @@ def show_comparison(r: A.Comparison) -> None:
     c[2].metric("Test accuracy with augmentation", f"{r.with_augmentation.test_accuracy:.1%}",
                 f"{(r.with_augmentation.test_accuracy - r.without.test_accuracy) * 100:+.1f} points")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(gap_figure(r), config={"displaylogo": False})
-    c2.plotly_chart(val_curves(r), config={"displaylogo": False})
+    chart_in(c1, gap_figure(r), config={"displaylogo": False})
+    chart_in(c2, val_curves(r), config={"displaylogo": False})
     st.caption(f"The same network, seed and {r.train_size} training images of {r.dataset} for {r.epochs} epochs; "
                f"accuracy on the clean training images and on {r.test_size} test images. Training took "
                f"{r.without.seconds:.1f} s without and {r.with_augmentation.seconds:.1f} s with augmentation. "

@@ -19,6 +19,7 @@ import streamlit as st
 from cnnviz.analysis import human_bytes, human_count
 from cnnviz.builder import Description, RowInfo, describe
 from cnnviz.ui import charts
+from cnnviz.ui.figure_cache import figure_cache
 from cnnviz.ui.explorer import rf_text, short_bytes
 from cnnviz.ui.state import plain
 from cnnviz.zoo.custom import LAYER_KINDS, LENET5_TEXT, PRESETS, REPEAT, BuilderError, LayerSpec, format_network, parse
@@ -64,7 +65,7 @@ def cached_description(text: str, shape: tuple[int, int, int]) -> Description:
     return describe(text, shape)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@figure_cache(max_entries=64)
 def cached_drawing(text: str, shape: tuple[int, int, int], height: int, font: int) -> go.Figure:
     report = cached_description(text, shape).report
     assert report is not None

@@ -13,6 +13,7 @@ from cnnviz.analysis import Report, human_bytes, human_count
 from cnnviz.analysis import compare as engine
 from cnnviz.analysis.report import LayerRow
 from cnnviz.ui import charts
+from cnnviz.ui.figure_cache import figure_cache
 from cnnviz.ui.explorer import rf_text
 from cnnviz.ui.model_settings import Settings, cached_report
 from cnnviz.ui.state import chart_height, font_size
@@ -181,7 +182,7 @@ OVERLAYS = {"cumulative": charts.cumulative_macs_chart, "stages": charts.params_
 Key = tuple[tuple[str, Settings], ...]
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@figure_cache(max_entries=64)
 def _overlay(kind: str, models: Key, labels: tuple[str, ...], height: int, font: int) -> go.Figure:
     reports = [cached_report(name, settings) for name, settings in models]
     return OVERLAYS[kind](reports, labels, height=height, font=font)

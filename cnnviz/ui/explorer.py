@@ -12,6 +12,7 @@ from cnnviz import export
 from cnnviz.analysis import ConfigError, Report, human_bytes, human_count
 from cnnviz.analysis.report import OPTIMIZER_STATES
 from cnnviz.ui import charts
+from cnnviz.ui.figure_cache import figure_cache
 from cnnviz.ui.model_settings import ModelForm, Settings, cached_report, family_label, hidden_value
 from cnnviz.ui.state import (chart_height, choice_parser, font_size, parse_toggle, url_number, url_select,
                              url_toggle)
@@ -211,7 +212,7 @@ FIGURES: dict[str, Callable[..., go.Figure]] = {
 }
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@figure_cache(max_entries=128)
 def _figure(kind: str, name: str, settings: Settings, include_extra: bool, height: int, font: int) -> go.Figure:
     return FIGURES[kind](cached_report(name, settings, include_extra), height=height, font=font)
 

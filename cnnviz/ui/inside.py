@@ -30,6 +30,7 @@ from cnnviz.ui.model_settings import model_label
 from cnnviz.ui.state import (chart_height, font_size, plain, url_number, url_select, url_sets, url_text_area,
                              url_toggle)
 from cnnviz.ui.uploads import uploaded_image
+from cnnviz.ui.figures import chart
 
 MODELS = ("lenet5", "tinyvgg", "alexnet", "vgg11", "vgg16", "nin", "googlenet", "resnet18", "resnet50",
           "densenet121", "mobilenet_v2", "squeezenet1_1", "custom")
@@ -403,7 +404,7 @@ def activation_section(ctx: "Context") -> None:
     which = f"all {c} channels" if len(shown) == c else f"{len(shown)} of {c} channels (page {page} of {pages})"
     title = (f"{layer} ({row.type}): {which} by {SORTS[sort]}, {maps.shape[1]}x{maps.shape[2]} each, "
              f"one colour scale {significant(lo)} to {significant(hi)}")
-    st.plotly_chart(maps_figure(maps, shown, title, font=font_size(), scale=(lo, hi)), config=CONFIG,
+    chart(maps_figure(maps, shown, title, font=font_size(), scale=(lo, hi)), config=CONFIG,
                     key="in_maps_chart")
     factor = display_factor(maps.shape, len(shown))
     pooled = f"Each map is shown averaged over {factor}x{factor} pixel blocks; " if factor > 1 else ""
@@ -470,7 +471,7 @@ def filters_section(ctx: "Context") -> None:
     if first.in_channels in (1, 3):
         patches = filters.first_layer_patches(model)
         kind = "colour" if first.in_channels == 3 else "grey"
-        st.plotly_chart(patches_figure(
+        chart(patches_figure(
             patches, f"{convs[0]}: {len(patches)} {kind} filters of {first.kernel_size[0]}x{first.kernel_size[1]} "
                      f"(mid-grey = 0, one scale for all)", chart_height(260 if len(patches) > 16 else 200)),
             config=CONFIG, key="in_first_filters")
@@ -490,7 +491,7 @@ def filters_section(ctx: "Context") -> None:
     kernels = filters.channel_kernels(model, layer, int(index))
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(kernels_figure(
+        chart(kernels_figure(
             kernels, f"{layer} filter {index}: {kernels.shape[0]} input channels x "
                      f"{kernels.shape[1]}x{kernels.shape[2]} weights", chart_height(300)),
             config=CONFIG, key="in_kernels")
@@ -500,7 +501,7 @@ def filters_section(ctx: "Context") -> None:
             fig = go.Figure(go.Heatmap(z=maps[int(index)], **colour_scale(float(maps.min()), float(maps.max())),
                                        hovertemplate="y %{y}, x %{x}: %{z:.3f}<extra></extra>"))
             _image_axes(fig)
-            st.plotly_chart(_style(fig, f"What filter {index} responds to in this image", chart_height(300)),
+            chart(_style(fig, f"What filter {index} responds to in this image", chart_height(300)),
                             config=CONFIG, key="in_filter_map")
     st.caption("A filter of a deeper layer has one small kernel per channel of the layer before: it combines "
                "what those channels found. Red weights add, blue weights subtract.")
@@ -602,12 +603,12 @@ def rf_section(ctx: "Context") -> None:
     t, l, b, r = erf.box
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(rf_figure(ctx.prep.shown, erf, f"Unit ({y}, {x}) of {layer} on the input",
+        chart(rf_figure(ctx.prep.shown, erf, f"Unit ({y}, {x}) of {layer} on the input",
                                   chart_height(460)), config=CONFIG, key="in_rf_overlay")
     with right:
         maps = ctx.maps(layer)
         plane = maps.sum(0) if channel is None else maps[channel]
-        st.plotly_chart(unit_map_figure(plane, int(y), int(x), f"{layer} ({'all channels' if channel is None else f'channel {channel}'}): click a unit",
+        chart(unit_map_figure(plane, int(y), int(x), f"{layer} ({'all channels' if channel is None else f'channel {channel}'}): click a unit",
                                         chart_height(360)),
                         config=CONFIG, key=chart_key, on_select="rerun", selection_mode="points")
     support = erf.support()
@@ -631,7 +632,7 @@ def rf_section(ctx: "Context") -> None:
     fig = rf_chart(report, chart_height(340), font_size())
     fig.add_vline(x=row.index, line={"color": "#FF1744", "dash": "dot"}, annotation_text=layer,
                   annotation_position="top right")
-    st.plotly_chart(fig, config=CONFIG, key="in_rf_growth")
+    chart(fig, config=CONFIG, key="in_rf_growth")
     three_by_three_section(ctx.lecture)
 
 
@@ -667,7 +668,7 @@ def three_by_three_section(lecture: bool) -> None:
     with c4:
         relu = url_toggle("ReLU between layers", "in_cmp_relu", False)
     a, b = stacks(int(channels), int(stride), bool(relu), ones == "equal")
-    st.plotly_chart(stacks_figure(a, b, chart_height(360)), config=CONFIG, key="in_stacks")
+    chart(stacks_figure(a, b, chart_height(360)), config=CONFIG, key="in_stacks")
     k = b.rf
     st.markdown(
         f"Both see a **{k}x{k}** box of the input (dashed). The stack needs 3 x 9C² = **{a.params:,}** weights "
@@ -721,14 +722,14 @@ def gradcam_section(ctx: "Context") -> None:
     cam = class_cam(ctx.name, ctx.key, ctx.image_key, layer, target, ctx.loaded, report, ctx.x)
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(cam_figure(ctx.prep.shown, cam, f"Where {ctx.name} looks for '{label}' ({prob * 100:.1f}%)",
+        chart(cam_figure(ctx.prep.shown, cam, f"Where {ctx.name} looks for '{label}' ({prob * 100:.1f}%)",
                                    chart_height(460)), config=CONFIG, key="in_cam")
     with right:
         fig = go.Figure(go.Heatmap(z=cam.coarse, colorscale="Viridis",
                                    hovertemplate="y %{y}, x %{x}: %{z:.3f}<extra></extra>"))
         _image_axes(fig)
         h, w = cam.coarse.shape
-        st.plotly_chart(_style(fig, f"{layer}: the {h}x{w} map before upsampling", chart_height(300)),
+        chart(_style(fig, f"{layer}: the {h}x{w} map before upsampling", chart_height(300)),
                         config=CONFIG, key="in_cam_coarse")
     st.caption("Grad-CAM (Selvaraju et al., 2017): each map of the layer is weighted by how much the class score "
                "grows with it (its average gradient); the weighted sum, with negatives cut to 0, is upsampled to "

@@ -15,6 +15,7 @@ from cnnviz import lab
 from cnnviz.analysis import human_count, significant
 from cnnviz.ui.state import (font_size, friendly_errors, ignored, style_chart, url_number, url_select, url_text,
                              url_sets, url_toggle, url_widget)
+from cnnviz.ui.figures import chart
 
 SECTIONS = ("Conv & pool arithmetic", "Sliding window", "1x1 & bottlenecks", "Activations & softmax",
             "Dropout, BN, LRN, FC")
@@ -138,7 +139,7 @@ def conv_section() -> None:
         for misfit in lab.layer_misfits(cfg):
             st.warning(misfit.message(), icon=":material/warning:")
     if numbers is not None:
-        st.plotly_chart(volume_figure(cfg, numbers), width="stretch")
+        chart(volume_figure(cfg, numbers), width="stretch")
         st.caption("Side lengths are drawn proportional to the square root of the sizes, so a 227x227x3 image "
                    "and a 13x13x384 map both fit. The red box is one filter (F x F x D1 for a convolution, "
                    "F x F on one channel for pooling); it makes the one green value of the output.")
@@ -362,7 +363,7 @@ def _stepper(sl: lab.Slide, playing: bool, seconds: float) -> None:
         else:
             current = 1
         step = sl.steps[current - 1]
-        st.plotly_chart(slide_figure(sl, current - 1), width="stretch")
+        chart(slide_figure(sl, current - 1), width="stretch")
         st.latex(lab.step_latex(sl, step))
         if current == n:
             st.success(f"Done: the output is {sl.output.shape[0]}x{sl.output.shape[1]}.")
@@ -448,7 +449,7 @@ def _cost_story() -> None:
         go.Bar(name=f"CONV {f}x{f}, {k}", x=["with bottleneck"], y=[cost.conv], marker_color=OUTPUT_COLOR),
     ])
     fig.update_layout(barmode="stack", yaxis_title="multiplies (MACs)", xaxis_title="design")
-    st.plotly_chart(style_chart(fig, "Multiplies per image: straight vs 1x1 bottleneck", height=320), width="stretch")
+    chart(style_chart(fig, "Multiplies per image: straight vs 1x1 bottleneck", height=320), width="stretch")
 
 
 def _residual() -> None:
@@ -613,7 +614,7 @@ def _activations() -> None:
                            format_func=lambda n: "none" if n == "none" else lab.ACTIVATIONS[n])
         threshold = url_number("Saturated: |f'(x)| below", "ll_thr", 0.01, 0.001, 0.5, step=0.001, format="%.3f")
     with right:
-        st.plotly_chart(activation_figure(names, x0, slope, shade, threshold, derivatives), width="stretch")
+        chart(activation_figure(names, x0, slope, shade, threshold, derivatives), width="stretch")
         rows = [{"function": lab.ACTIVATIONS[n], "f(x)": float(lab.activation(n, [x0], slope)[0]),
                  "f'(x)": float(lab.derivative(n, [x0], slope)[0]),
                  "saturated": bool(abs(lab.derivative(n, [x0], slope)[0]) < threshold)} for n in names]
@@ -679,7 +680,7 @@ def _softmax() -> None:
         fig = go.Figure([go.Bar(x=names, y=probs, text=[f"{p:.3f}" for p in probs], textposition="outside",
                                 marker_color=INPUT_COLOR)])
         fig.update_layout(xaxis_title="class", yaxis_title="probability", yaxis_range=[0, 1.15])
-        st.plotly_chart(style_chart(fig, f"Softmax probabilities at T = {temp:g} (they sum to 1)", height=340),
+        chart(style_chart(fig, f"Softmax probabilities at T = {temp:g} (they sum to 1)", height=340),
                         width="stretch")
         s = scores["score"].to_numpy(dtype=float)
         table = pd.DataFrame({"class": names, "score s": s, "exp((s - max s)/T)": np.exp((s - s.max()) / temp),
@@ -718,7 +719,7 @@ def _dropout() -> None:
     ])
     fig.update_layout(barmode="group", xaxis_title="unit", yaxis_title="output",
                       legend=dict(orientation="h", y=-0.25))
-    st.plotly_chart(style_chart(fig, f"Dropout with p = {keep:g}: {int(demo.mask.sum())} of {demo.mask.size} units kept",
+    chart(style_chart(fig, f"Dropout with p = {keep:g}: {int(demo.mask.sum())} of {demo.mask.size} units kept",
                            height=320), width="stretch")
     st.caption(f"While training each unit is kept with probability p and dropped otherwise. On average a unit "
                f"then gives p x a, so at test time (all units on) the outputs are multiplied by p = {keep:g}, "

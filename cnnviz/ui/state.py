@@ -1,7 +1,8 @@
 """Widgets whose values live in the URL, lecture mode, and error display.
 
 Every page setting goes through :func:`url_widget` (or the shorthands below), so
-that a lecturer can send a link that opens a page exactly as configured. The
+that a lecturer can send a link that opens a page exactly as configured; the link
+carries only the settings that differ from their defaults. The
 value is read, in order, from the URL query parameter, from the value kept in
 ``st.session_state`` when the user last saw the page, and from the default. A
 URL value that does not parse or is out of range is ignored with a warning.
@@ -89,9 +90,19 @@ def url_widget(
         st.session_state[key] = value
     value = widget(key=key, **kwargs)
     st.session_state[_KEEP + key] = value
-    if st.query_params.get(key) != _encode(value):
-        st.query_params[key] = _encode(value)
+    short_link(key, value, default)
     return value
+
+
+def short_link(key: str, value: Any, default: Any) -> None:
+    """Keep ``key`` in the page's link only while ``value`` differs from ``default``: a shared link is short and
+    names only what the lecturer changed."""
+    text = _encode(value)
+    if text == _encode(default):
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != text:
+        st.query_params[key] = text
 
 
 def number_parser(kind: type, lo: float | None, hi: float | None) -> Callable[[str], Any]:
@@ -215,22 +226,35 @@ def url_tabs(labels: Sequence[str], key: str) -> Sequence[Any]:
     return st.tabs(list(labels), key=key, bind="query-params")
 
 
-_LECTURE_CSS = """
+# Streamlit sizes its text, tables (the data grid reads the root size when it mounts), tabs, selects, radios,
+# metrics and formulas in rem, so one root size scales them all alike; the top padding shrinks so that the key
+# content of a page fits a 1280x720 projector, and headings grow less than body text for the same reason.
+LECTURE_SCALE = 1.35
+_LECTURE_CSS = f"""
 <style>
-.stMarkdown p, .stMarkdown li, [data-testid="stWidgetLabel"] p, [data-testid="stCaptionContainer"],
-[data-testid="stExpander"] summary p, button[role="tab"] p { font-size: 1.3rem !important; }
-h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.9rem !important; }
-[data-testid="stMetricValue"], [data-testid="stMetricValue"] div { font-size: 2.8rem !important; }
-[data-testid="stMetricLabel"] p { font-size: 1.2rem !important; }
+html {{ font-size: {16 * LECTURE_SCALE:.1f}px !important; }}
+h1 {{ font-size: 2.1rem !important; padding-top: 0 !important; }} h2 {{ font-size: 1.6rem !important; }}
+h3 {{ font-size: 1.35rem !important; }}
+[data-testid="stMainBlockContainer"] {{ padding-top: 3.2rem !important; padding-bottom: 2rem !important; }}
+[data-testid="stMetricValue"] {{ font-size: 2rem !important; }}
 </style>
 """
 
 
+def lecture_requested() -> bool:
+    """Whether this run shows lecture mode: the toggle's value, or the link's ``lecture=1`` before the toggle has
+    run (``app.py`` needs it before any widget, to collapse the sidebar)."""
+    if "lecture" in st.session_state:
+        return bool(st.session_state["lecture"])
+    return st.query_params.get("lecture") == "1"
+
+
 def lecture_mode() -> bool:
-    """The sidebar toggle for projectors: bigger text and charts, fewer advanced controls."""
-    on = url_toggle("Lecture mode", "lecture", False, help="Bigger text and charts for a projector; hides advanced controls.")
+    """The sidebar toggle for projectors: everything a page shows scaled up, fewer advanced controls."""
+    on = url_toggle("Lecture mode", "lecture", False, help="Everything bigger for a projector (the sidebar folds "
+                    "away: its arrow at the top left opens it); hides advanced controls.")
     if on:
-        st.markdown(_LECTURE_CSS, unsafe_allow_html=True)
+        st.html(_LECTURE_CSS)
     return on
 
 
@@ -238,9 +262,14 @@ TABLE_ROW_PX = 35  # Streamlit's default row height, set explicitly so that the 
 TABLE_MAX_ROWS = 25  # a longer table scrolls inside its frame rather than push the page down
 
 
+def row_px() -> int:
+    """A table's row height in pixels: taller in lecture mode, where the grid's text is larger."""
+    return round(TABLE_ROW_PX * LECTURE_SCALE) if st.session_state.get("lecture") else TABLE_ROW_PX
+
+
 def table_height(rows: int) -> int:
     """Pixels for a table to show its header and every row (up to :data:`TABLE_MAX_ROWS`) without an inner scroll."""
-    return (min(rows, TABLE_MAX_ROWS) + 1) * TABLE_ROW_PX + 3  # + the frame's borders
+    return (min(rows, TABLE_MAX_ROWS) + 1) * row_px() + 3  # + the frame's borders
 
 
 def chart_height(base: int = 380) -> int:

@@ -36,6 +36,7 @@ from cnnviz.ui.state import (choice_parser, friendly_errors, ignored, number_par
                              url_select, url_sets, url_text_area, url_toggle)
 from cnnviz.ui.words import choice_label, setting_label
 from cnnviz.zoo import Setting, get_spec
+from cnnviz.ui.figures import chart, chart_in
 
 PARTS = ("Train", "Data", "Experiments")
 MODELS = ("lenet5", "mlp", "tinyvgg", "convpool", "resnet20", "resnet32", "resnet56", "plain20", "plain32", "plain56",
@@ -287,8 +288,8 @@ def curves_figures(steps: list[dict[str, float]], epochs: list[dict[str, float]]
 def show_curves(view: JobView) -> None:
     loss, acc = curves_figures(*curves(view))
     c1, c2 = st.columns(2)
-    c1.plotly_chart(loss, config=CONFIG, key="tr_loss_chart")
-    c2.plotly_chart(acc, config=CONFIG, key="tr_acc_chart")
+    chart_in(c1, loss, config=CONFIG, key="tr_loss_chart")
+    chart_in(c2, acc, config=CONFIG, key="tr_acc_chart")
 
 
 def live_run() -> None:
@@ -383,8 +384,8 @@ def show_result(view: JobView, lecture: bool) -> None:
                f"{r['device']}. The test split ({int(confusion.sum()):,} images) was never seen by a training step.")
     show_reading(r)
     c1, c2 = st.columns(2)
-    c1.plotly_chart(confusion_figure(confusion, classes), config=CONFIG)
-    c2.plotly_chart(per_class_figure(per_class, classes), config=CONFIG)
+    chart_in(c1, confusion_figure(confusion, classes), config=CONFIG)
+    chart_in(c2, per_class_figure(per_class, classes), config=CONFIG)
     st.subheader(f"Misclassified test images (the {len(r.get('mistakes', []))} most confident mistakes)")
     show_mistakes(r, 4 if lecture else 8)
     if r.get("checkpoint"):
@@ -520,8 +521,8 @@ def data_section(lecture: bool) -> None:
                    "normalises every image with them. The test split is held out: no training step sees it.")
         per_class = url_number("Images per class", "tr_per_class", 8 if lecture else 12, 1, 30, widget="slider")
         c1, c2 = st.columns([3, 2])
-        c1.plotly_chart(mosaic_figure(data, int(per_class)), config=CONFIG)
-        c2.plotly_chart(counts_figure(data), config=CONFIG)
+        chart_in(c1, mosaic_figure(data, int(per_class)), config=CONFIG)
+        chart_in(c2, counts_figure(data), config=CONFIG)
 
         st.subheader("Preprocessing, as the course notes list it")
         st.markdown("Normalise the data, subtract the mean, **decorrelate** (diagonal covariance matrix) and "
@@ -542,10 +543,10 @@ def data_section(lecture: bool) -> None:
         c1, c2 = st.columns(2)
         for col, key in ((c1, before), (c2, after)):
             step = by_key[key]
-            col.plotly_chart(covariance_figure(step.cov, f"Covariance: {step.title}"), config=CONFIG)
+            chart_in(col, covariance_figure(step.cov, f"Covariance: {step.title}"), config=CONFIG)
             col.caption(f"{step.what} Mean |off-diagonal| = {step.off_diagonal:.4f}; mean variance = "
                         f"{float(np.diag(step.cov).mean()):.3f}.")
-        st.plotly_chart(spectrum_figure([by_key[k] for k in ("normalized", "decorrelated", "pca_whitened")]),
+        chart(spectrum_figure([by_key[k] for k in ("normalized", "decorrelated", "pca_whitened")]),
                         config=CONFIG)
         st.caption("Decorrelation only rotates: the variances are the covariance matrix's eigenvalues, a few large "
                    "ones and many tiny ones. Whitening divides each direction by its standard deviation, so every "
@@ -690,9 +691,9 @@ def live_experiment(exp: Experiment) -> None:
         figs = experiment_figures(runs, exp.metric)
         cols = st.columns(2)
         for i, fig in enumerate(figs[:2]):
-            cols[i].plotly_chart(fig, config=CONFIG, key=f"tr_exp_fig{i}")
+            chart_in(cols[i], fig, config=CONFIG, key=f"tr_exp_fig{i}")
         if len(figs) > 2:
-            st.plotly_chart(figs[2], config=CONFIG, key="tr_exp_grads")
+            chart(figs[2], config=CONFIG, key="tr_exp_grads")
         st.dataframe(experiment_summary(runs), hide_index=True)
         if active and view.ended:
             st.rerun()
@@ -746,7 +747,7 @@ def experiments_section(lecture: bool) -> None:
         st.subheader("Vanishing or exploding? Gradients at initialisation")
         bn = url_toggle("Batch norm in the nets", "tr_exp_bn", False)
         with friendly_errors("Gradients at initialisation"):
-            st.plotly_chart(init_gradients_figure(cached_init_profile(bn), bn), config=CONFIG)
+            chart(init_gradients_figure(cached_init_profile(bn), bn), config=CONFIG)
         st.caption("One batch of 32 CIFAR-shaped images (16x16), before any training. Without batch norm the plain "
                    "56-layer net's gradients shrink towards the input (vanishing: its first layers barely learn), "
                    "while the residual net's skip connections carry the gradient back (so well that, without batch "

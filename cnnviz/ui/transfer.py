@@ -23,6 +23,7 @@ from cnnviz.train import manager
 from cnnviz.ui.jobs import queue_message, session_owner
 from cnnviz.ui.state import friendly_errors, style_chart, url_number, url_select, url_toggle
 from cnnviz.zoo import build
+from cnnviz.ui.figures import chart, chart_in
 
 SECTIONS = ("Transfer learning", "Features off the shelf", "Ensembles", "Multi-crop testing")
 POLL_S = 0.5
@@ -163,11 +164,11 @@ def show_transfer(result: T.TransferResult) -> None:
     st.markdown(f"Source network: **{result.source_model}**, {src}. Target: **{', '.join(result.target_classes)}** "
                 f"with only **{result.per_class} training images per class**; accuracies on {result.test_size} "
                 f"test images. Best: **{best.title}**.")
-    st.plotly_chart(frozen_figure(result), config=CONFIG)
+    chart(frozen_figure(result), config=CONFIG)
     c1, c2 = st.columns(2)
-    c1.plotly_chart(accuracy_vs_params(result), config=CONFIG)
-    c2.plotly_chart(time_figure(result), config=CONFIG)
-    st.plotly_chart(curves_figure(result), config=CONFIG)
+    chart_in(c1, accuracy_vs_params(result), config=CONFIG)
+    chart_in(c2, time_figure(result), config=CONFIG)
+    chart(curves_figure(result), config=CONFIG)
     st.dataframe([{"case": c.title, "test accuracy": f"{c.test_accuracy:.1%}",
                    "training accuracy": f"{c.train_accuracy:.1%}", "trainable parameters": f"{c.trainable:,}",
                    "all parameters": f"{c.total:,}", "learning rate": significant(c.lr), "seconds": significant(c.seconds),
@@ -287,8 +288,8 @@ def show_ensemble(r: E.EnsembleResult) -> None:
     c[3].metric("Prediction time", f"{r.predict_seconds_all:.2f} s",
                 f"x{r.predict_seconds_all / max(r.predict_seconds_one, 1e-9):.1f} of one", delta_color="inverse")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(ensemble_figure(r), config=CONFIG)
-    c2.plotly_chart(ensemble_curve(r), config=CONFIG)
+    chart_in(c1, ensemble_figure(r), config=CONFIG)
+    chart_in(c2, ensemble_curve(r), config=CONFIG)
     st.caption(f"{k} x {r.model} ({r.params_one:,} parameters each) trained on {r.train_size} images for "
                f"{r.epochs} epochs, {r.train_seconds:.1f} s of training in all; tested on {r.test_size} images. "
                "The course notes: an ensemble may gain about 2%, but it slows production by the number of networks and "
@@ -336,12 +337,12 @@ def show_multicrop(r: E.MultiCropResult) -> None:
                            text=[f"{r.centre_accuracy:.1%}", f"{r.ten_crop_accuracy:.1%}"], textposition="outside"))
     lo = min(r.centre_accuracy, r.ten_crop_accuracy) * 100 - 5
     c1, c2 = st.columns(2)
-    c1.plotly_chart(style_chart(fig, "Test accuracy", "evaluation", "test accuracy (%)", yaxis_range=[max(0, lo), 100]),
+    chart_in(c1, style_chart(fig, "Test accuracy", "evaluation", "test accuracy (%)", yaxis_range=[max(0, lo), 100]),
                     config=CONFIG)
     times = go.Figure(go.Bar(x=["centre crop", "10 crops"], y=[r.centre_seconds, r.ten_crop_seconds],
                              marker_color=["#9ecae1", "#d62728"],
                              text=[f"{r.centre_seconds:.2f} s", f"{r.ten_crop_seconds:.2f} s"], textposition="outside"))
-    c2.plotly_chart(style_chart(times, f"Time to classify {r.test_size} test images", "evaluation", "seconds"),
+    chart_in(c2, style_chart(times, f"Time to classify {r.test_size} test images", "evaluation", "seconds"),
                     config=CONFIG)
     st.caption(f"{r.model} trained for {r.epochs} epochs on random {r.crop}x{r.crop} crops (and mirrors) of "
                f"{r.train_size} {r.image_size}x{r.image_size} images ({r.train_seconds:.1f} s).")
