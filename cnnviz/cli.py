@@ -237,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     train_cli.add_arguments(p)
     p.set_defaults(func=train_cli.run)
 
+    p = sub.add_parser("checkpoints", help="list the saved checkpoints; share one with the class, or prune")
+    train_cli.add_checkpoint_arguments(p)
+    p.set_defaults(func=train_cli.checkpoints)
+
     p = sub.add_parser("experiment", help="the course notes' one-click comparisons: augment, transfer, ensemble, multicrop")
     experiments_cli.add_arguments(p)
     p.set_defaults(func=experiments_cli.run)

@@ -1,7 +1,9 @@
-"""``python -m cnnviz train MODEL --dataset NAME [--epochs N] [--set key=value ...] [--json]``: a training job.
+"""``python -m cnnviz train MODEL --dataset NAME [--epochs N] [--set key=value ...] [--json]``: a training job;
+``python -m cnnviz checkpoints [--share NAME | --unshare NAME | --prune]``: the server's checkpoints.
 
 The options are :data:`cnnviz.train.config.FIELDS` (their bounds are checked there); the run goes through
-:func:`cnnviz.jobs.run`, like a run from the app.
+:func:`cnnviz.jobs.run`, like a run from the app. Sharing is the lecturer's: whoever runs commands on the
+server (its files are theirs); a student's page cannot share a checkpoint.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from cnnviz import jobs
 from cnnviz.cli_args import parse_settings
 from cnnviz.data import DATASETS
 from cnnviz.errors import ConfigError
-from cnnviz.train.checkpoints import MIN_EPOCHS, checkpoint_path
+from cnnviz.train.checkpoints import MIN_EPOCHS, checkpoint_path, list_checkpoints, prune_checkpoints, share
 from cnnviz.train.config import FIELDS, TrainConfig
 from cnnviz.zoo import get_spec
 
@@ -92,4 +94,32 @@ def run(args: argparse.Namespace) -> int:
           f"({result['reason']}), {result['device']}")
     if result.get("checkpoint"):
         print(f"checkpoint: {result['checkpoint']}")
+    return 0
+
+
+def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``checkpoints`` sub-command's options."""
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--share", metavar="NAME", help="show this checkpoint to the whole class")
+    what.add_argument("--unshare", metavar="NAME", help="show it to its owner only again")
+    what.add_argument("--prune", action="store_true", help="delete what is past the count cap or too old now "
+                                                           "(CNNVIZ_MAX_CHECKPOINTS per owner, CNNVIZ_CHECKPOINT_DAYS)")
+
+
+def checkpoints(args: argparse.Namespace) -> int:
+    """List every checkpoint on this server (owner, shared, usable), or share, unshare or prune."""
+    if args.share or args.unshare:
+        path = share(args.share or args.unshare, shared=bool(args.share))
+        print(f"{path.stem}: {'shared with the class' if args.share else 'its owner only'}")
+        return 0
+    if args.prune:
+        owners = {c.owner for c in list_checkpoints()}
+        gone = [p for owner in sorted(owners, key=str) for p in prune_checkpoints(owner=owner)]
+        print(f"deleted {len(gone)} checkpoint{'s' if len(gone) != 1 else ''}")
+        return 0
+    for c in list_checkpoints():
+        accuracy = "" if c.test_accuracy is None else f"{c.test_accuracy:.2%}"
+        whose = "the command line" if c.owner is None else f"a browser ({c.owner[:6]}...)"
+        state = f"unusable: {c.error}" if c.error else ("shared" if c.shared else "private")
+        print(f"{c.name:<48} {c.model:<14} {c.dataset:<14} {accuracy:>7}  {whose}, {state}")
     return 0

@@ -1,9 +1,7 @@
-"""The training run: curves, Stop, results, checkpoints, gradients, the run manager, experiments and the CLI."""
+"""The training run: curves, Stop, results, checkpoints, gradients, experiments and the CLI."""
 from __future__ import annotations
 
-import gc
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -12,12 +10,11 @@ import torch
 
 from cnnviz import cli as cnnviz_cli
 from cnnviz.errors import ConfigError
-from cnnviz.train import (RunManager, TrainingRun, gradient_norms, list_checkpoints, load_checkpoint,
+from cnnviz.train import (TrainingRun, gradient_norms, list_checkpoints, load_checkpoint,
                           read_curves, save_checkpoint)
 from cnnviz.train import device as device_mod
 from cnnviz.train.device import ThreadTuner
 from cnnviz.train.experiments import EXPERIMENTS, get_experiment, init_gradient_profile, run_experiment
-from cnnviz.train.jobs import Job
 from cnnviz.train.run import augment_batch, lr_factor
 from cnnviz.zoo import build
 
@@ -207,55 +204,6 @@ def test_read_curves_in_plain_words() -> None:
     assert read_curves(epochs([(0.1, 0.1), (0.11, 0.09)])).verdict == "not learning"
     assert read_curves(epochs([(0.5, 0.5)], [float("nan")])).verdict == "diverged"
     assert read_curves([]).verdict == "too early"
-
-
-class _Waiting(Job):
-    """A job that works until released (to test the manager without training)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.release = threading.Event()
-
-    def _work(self) -> None:
-        while not self.release.wait(0.01) and not self.stop_requested:
-            pass
-
-
-def test_manager_queues_runs_and_frees_slots() -> None:
-    mgr = RunManager(max_runs=1)
-    a, b, c = _Waiting(), _Waiting(), _Waiting()
-    for job in (a, b, c):
-        mgr.submit(job)
-    assert a.status == "running" and b.status == c.status == "queued"
-    assert [mgr.position(j) for j in (a, b, c)] == [0, 1, 2]
-    c.stop()  # leaves the queue without running
-    assert c.status == "stopped" and mgr.position(c) is None
-    a.release.set()
-    assert a.wait(10) and a.status == "finished"
-    deadline = time.monotonic() + 10
-    while b.status != "running" and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert b.status == "running" and mgr.position(b) == 0
-    b.stop()
-    assert b.wait(10) and mgr.running() == [] and mgr.queued() == []
-
-
-def test_manager_stops_the_run_of_an_abandoned_owner(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Owner:
-        pass
-
-    monkeypatch.setenv("CNNVIZ_MAX_RUNS", "2")
-    mgr = RunManager()
-    assert mgr.max_runs == 2
-    owner = Owner()
-    job = mgr.submit(_Waiting(), owner=owner)
-    assert job.status == "running"
-    del owner
-    gc.collect()
-    assert job.wait(10) and job.status == "stopped"
-    monkeypatch.setenv("CNNVIZ_MAX_RUNS", "zero")
-    with pytest.raises(ConfigError, match="CNNVIZ_MAX_RUNS"):
-        RunManager()
 
 
 def test_experiments_are_defined_and_their_models_fit() -> None:

@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any
 
+from cnnviz.budget import env_whole
 from cnnviz.errors import ConfigError
 from cnnviz.jobs import store
 from cnnviz.jobs.kinds import cost, get_kind
@@ -20,20 +21,6 @@ from cnnviz.jobs.view import JobView, Record
 DEFAULT_S = 30.0  # the expected run time of a kind of work never measured on this machine
 LEASE_CHECK_S = 2.0
 TERMINAL = ("done", "stopped", "error")
-
-
-def env_whole(name: str, default: int) -> int:
-    """A whole-number server setting of at least 1 (ConfigError naming the setting for anything else)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(f"the server setting {name}={raw[:20]!r} must be a whole number of at least 1")
-    return value
 
 
 class Backend:

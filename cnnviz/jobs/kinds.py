@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from cnnviz.errors import ConfigError
+from cnnviz.train.studies import STUDIES, study_cost, study_task
 from cnnviz.train.task import experiment_cost, experiment_task, train_cost, train_task
 
 Emit = Callable[[dict[str, Any]], None]
@@ -29,6 +30,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "train": Kind("train", train_task, train_cost),
     "experiment": Kind("experiment", experiment_task, experiment_cost),
+    **{name: Kind(name, study_task(name), study_cost(name)) for name in STUDIES},
 }
 
 

@@ -17,16 +17,14 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
 from cnnviz import paths
+from cnnviz.budget import env_whole
 from cnnviz.errors import ConfigError
-
-if TYPE_CHECKING:
-    from cnnviz.train.run import TrainingRun
 
 MIN_EPOCHS = 1.0
 """A run stopped early is saved automatically only when it trained at least this many epochs."""
@@ -157,9 +155,12 @@ def _write(payload: dict[str, Any], target: Path) -> None:
         raise
 
 
-def save_checkpoint(run: "TrainingRun", name: str | None = None, folder: Path | None = None,
+def save_checkpoint(run: Any, name: str | None = None, folder: Path | None = None,
                     overwrite: bool = False, owner: str | None = None, shared: bool = False) -> Path:
-    """Write ``run``'s trained model with :func:`save` (``owner``: whose lists show it)."""
+    """Write ``run``'s trained model with :func:`save` (``owner``: whose lists show it).
+
+    ``run``: a finished :class:`cnnviz.train.run.TrainingRun` (its model, result, config, dataset, history),
+    not imported here: the run saves itself through this module, so this one stays below it."""
     if run.model is None or run.result is None or run.dataset is None:
         raise ConfigError("nothing to save yet: the run has no trained model")
     cfg, r = run.config, run.result
@@ -184,19 +185,6 @@ def share(path: str | Path, shared: bool = True) -> Path:
     return file
 
 
-def _env_whole(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 1:
-        raise ConfigError(f"the server setting {name}={raw[:20]!r} must be a whole number of at least 1")
-    return value
-
-
 def prune_checkpoints(folder: Path | None = None, keep: int | None = None, max_days: int | None = None,
                       owner: str | None = None) -> list[Path]:
     """Delete ``owner``'s oldest checkpoints beyond ``keep`` and everyone's older than ``max_days`` (shared ones
@@ -206,8 +194,8 @@ def prune_checkpoints(folder: Path | None = None, keep: int | None = None, max_d
     app prunes its owner's after each save, so a classroom's disk and the time to list stay bounded.
     """
     folder = Path(folder) if folder is not None else paths.checkpoint_dir()
-    keep = keep if keep is not None else _env_whole("CNNVIZ_MAX_CHECKPOINTS", 50)
-    max_days = max_days if max_days is not None else _env_whole("CNNVIZ_CHECKPOINT_DAYS", 30)
+    keep = keep if keep is not None else env_whole("CNNVIZ_MAX_CHECKPOINTS", 50)
+    max_days = max_days if max_days is not None else env_whole("CNNVIZ_CHECKPOINT_DAYS", 30)
     too_old = time.time() - max_days * 86400
     mine = [c for c in list_checkpoints(folder) if not c.shared and c.owner == owner]
     gone = [c.path for i, c in enumerate(mine) if i >= keep]
