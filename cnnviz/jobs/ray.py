@@ -32,8 +32,9 @@ from typing import Any, Iterator
 import ray
 
 from cnnviz import paths
+from cnnviz.budget import env_whole
 from cnnviz.errors import ConfigError
-from cnnviz.jobs.core import Backend, env_whole
+from cnnviz.jobs.core import Backend
 from cnnviz.jobs.view import Record
 
 STOPS_ACTOR = "cnnviz-stops"
@@ -178,11 +179,7 @@ class RayBackend(Backend):
         """The GPU fraction a run asks for: 1/``$CNNVIZ_RUNS_PER_GPU`` (default 4) on a cluster with GPUs."""
         if not ray.cluster_resources().get("GPU"):
             return 0.0
-        raw = os.environ.get("CNNVIZ_RUNS_PER_GPU", "").strip() or "4"
-        if not raw.isdigit() or int(raw) < 1:
-            raise ConfigError(f"the server setting CNNVIZ_RUNS_PER_GPU={raw[:20]!r} must be a whole number of "
-                              "at least 1")
-        return 1.0 / int(raw)
+        return 1.0 / env_whole("CNNVIZ_RUNS_PER_GPU", 4)
 
     def warm(self, wait: bool = False) -> None:
         """Start a worker per slot now (each imports torch and the engine), so the first run starts at once;
