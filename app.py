@@ -8,6 +8,7 @@ import streamlit as st
 from cnnviz.ui.heap import freeze_imports
 from cnnviz.ui.home import available_pages
 from cnnviz.ui.links import copy_link, embed_chrome, embedded
+from cnnviz.ui.sequence import CLASSROOM, ROOT, collector, presenter
 from cnnviz.ui.state import lecture_mode, lecture_requested
 
 # Lecture mode and embed mode fold the sidebar away: a projector or an iframe needs the width for the page
@@ -22,6 +23,8 @@ navigation = {
               for p in pages]
     for section, pages in available_pages().items()
 }
+navigation["Classroom"] = [st.Page(p.file, title=p.title, icon=p.icon, url_path=p.stem)
+                           for p in CLASSROOM if (ROOT / p.file).exists()]
 home = next((p for pages in navigation.values() for p in pages if p.url_path == ""), None)
 
 
@@ -33,11 +36,15 @@ if home is not None:
     navigation[next(iter(navigation))].append(st.Page(go_home, title=home.title, url_path="home",
                                                       visibility="hidden"))
 page = st.navigation(navigation, position="hidden" if embedded() else "sidebar")
+current = page.url_path or "home"
 with st.sidebar:
     lecture_mode()
+    if current != "sequence" and not embedded():
+        collector(current)
 if embedded():
     embed_chrome()
 else:
     copy_link()
+presenter(current)
 page.run()
 freeze_imports()  # after a page's first imports: Streamlit's collection after each run stays cheap

@@ -3,6 +3,7 @@ import streamlit as st
 
 from cnnviz.analysis import ConfigError
 from cnnviz.ui import explorer as ex
+from cnnviz.ui import practice
 from cnnviz.ui.builder import open_in_builder
 from cnnviz.ui.charts import shape_text
 from cnnviz.ui.model_settings import cached_report, model_settings, pick_model
@@ -16,6 +17,8 @@ with st.sidebar:
     form = model_settings(name, "ex_", lecture)
     st.header("Training memory")
     batch, optimizer, extra = ex.training_controls(lecture)
+    st.header("Practice")
+    predicting = practice.predict_first("ex_predict")
 
 st.title("Architecture explorer")
 report = None
@@ -31,9 +34,16 @@ if report is not None:
     st.caption(f"**{name}** · input {shape_text(report.input_shape)} (H x W x C) · "
                f"{len(report.layers)} layers run · settings changed: "
                + (", ".join(f"{k}={v}" for k, v in form.changed.items()) or "none (the defaults)"))
-    ex.show_totals(report, batch, optimizer, per_row=3 if lecture else 4)
-    for note in ex.convention_notes(report):
-        st.caption(note)
+    if predicting:
+        predicting = not practice.predict_network(report)  # every prediction made: the rest may show
+    if not predicting:
+        ex.show_totals(report, batch, optimizer, per_row=3 if lecture else 4)
+        for note in ex.convention_notes(report):
+            st.caption(note)
+
+if predicting:  # the drawing, the table and the charts would give the answers away
+    st.caption("The drawing, the layer table and the charts appear once you have made every prediction.")
+    report = None
 
 
 @st.fragment

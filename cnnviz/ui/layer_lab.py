@@ -13,6 +13,7 @@ import streamlit as st
 
 from cnnviz import lab
 from cnnviz.analysis import human_count, significant
+from cnnviz.ui import practice
 from cnnviz.ui.state import (font_size, friendly_errors, ignored, style_chart, url_number, url_select, url_text,
                              url_sets, url_toggle, url_widget)
 from cnnviz.ui.figures import chart
@@ -117,6 +118,7 @@ def conv_section() -> None:
     _presets(LAYER_PRESETS)
     kind = url_select("Layer", "ll_kind", list(lab.KINDS), "conv", widget="segmented", required=True,
                       format_func=lab.KINDS.get)
+    predicting = practice.predict_first("ll_predict")
     metrics = st.container()
     left, right = st.columns([1, 1] if st.session_state.get("lecture") else [2, 3], gap="large")
     numbers = None
@@ -127,6 +129,9 @@ def conv_section() -> None:
     with right:
         if numbers is None:
             st.info("Change the setting named in the message on the left to see the numbers.")
+            return
+        if predicting:  # the numbers, the formulas, the drawing and the misfit notes would give the answers away
+            practice.predict_layer(cfg, numbers)
             return
         c2, h2, w2 = numbers.out_shape
         m1, m2, m3 = metrics.columns(3)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -92,6 +92,14 @@ def url_widget(
     st.session_state[_KEEP + key] = value
     short_link(key, value, default)
     return value
+
+
+def forget(keys: Iterable[str]) -> None:
+    """Drop what this session holds for these URL-bound settings, so the next run reads them from the link
+    (a lecture sequence opening the same page with other settings)."""
+    for key in keys:
+        st.session_state.pop(key, None)
+        st.session_state.pop(_KEEP + key, None)
 
 
 def short_link(key: str, value: Any, default: Any) -> None:

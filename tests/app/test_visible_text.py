@@ -123,6 +123,7 @@ PAGE_VIEWS = [
     *[("augment", {"ag_sec": s}) for s in ("One method", "Pipeline", "PCA colour", "With vs without")],
     *[("transfer", {"tl_sec": s}) for s in ("Transfer learning", "Features off the shelf", "Ensembles",
                                             "Multi-crop testing")],
+    ("practice", {}), ("sequence", {}), ("layer_lab", {"ll_predict": "1"}), ("explorer", {"ex_predict": "1"}),
 ]
 
 
