@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test chromium nginx bench clean distclean
+.PHONY: install run test chromium nginx postgresql bench clean distclean
 
 install: $(STAMP)
 
@@ -24,14 +24,19 @@ $(STAMP): requirements.txt | $(PY)
 run: $(STAMP)
 	PORT=$(PORT) ADDRESS=$(ADDRESS) PYTHON=$(PY) scripts/serve
 
-# Debian packages the tests use for real: chromium (browser tests), nginx (the classroom proxy).
+# Debian packages the tests use for real: chromium (browser tests), nginx (the classroom proxy),
+# postgresql (the class board).
 chromium:
 	@scripts/install-debian chromium chromium
 
 nginx:
 	@scripts/install-debian nginx-light nginx
 
-test: $(STAMP) chromium nginx
+# PostgreSQL for the class board's tests (they start their own server with initdb and pg_ctl).
+postgresql:
+	@scripts/install-debian postgresql pg_ctlcluster
+
+test: $(STAMP) chromium nginx postgresql
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from cnnviz.ui import builder as b
+from cnnviz.ui.board import send_to_board, short
 from cnnviz.ui.home import COURSE, link
 from cnnviz.ui.state import row_px, chart_height, font_size, plain, table_height, url_number, url_text_area
 from cnnviz.ui.figures import chart
@@ -96,6 +97,7 @@ def use_it(text: str, shape: tuple[int, int, int], desc: b.Description) -> None:
             link(PAGES["compare"], "Compare with LeNet-5", **b.compare_query(text, shape))
         link(PAGES["inside"], "See inside", **b.inside_query(text, shape))
     b.show_export(text, desc)
+    send_to_board({"kind": "builder", "title": short(text), "params": desc.params}, key="builder")
 
 
 builder()

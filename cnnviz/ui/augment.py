@@ -72,7 +72,9 @@ def _to_show(t: torch.Tensor) -> np.ndarray:
 
 
 def show_grid(images: list[torch.Tensor], captions: list[str] | None = None, columns: int = 6) -> None:
-    """Images in rows of ``columns``."""
+    """Images in rows of ``columns`` (at most 4 in lecture mode, so that each thumbnail is larger)."""
+    if st.session_state.get("lecture"):
+        columns = min(columns, 4)
     for start in range(0, len(images), columns):
         cols = st.columns(columns)
         for i, img in enumerate(images[start:start + columns]):

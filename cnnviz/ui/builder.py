@@ -471,6 +471,7 @@ def challenge_panel(challenge: Any) -> None:
     from cnnviz import jobs
     from cnnviz.ui.jobs import job_queue_message
     from cnnviz.ui.owner import owner_key
+    from cnnviz.ui.board import send_to_board, short
 
     st.markdown(plain(challenge.prompt))
     text = st.session_state.get(NET, "")
@@ -528,6 +529,15 @@ def challenge_panel(challenge: Any) -> None:
     if checked != text:
         st.caption("This is the check of an earlier version of the network: press Check again.")
     show_verdict(verdict)
+    if verdict.error is None:
+        met = sum(c.ok is True for c in verdict.criteria)
+        trained = state[2].result if state is not None and state[0] == challenge.id and state[1] == checked \
+            and state[2].done else None
+        send_to_board({"kind": "challenge", "title": short(f"{challenge.title}: {checked}"),
+                       "params": cached_description(checked, tuple(challenge.input_size)).params,
+                       "accuracy": None if trained is None else trained.test_accuracy,
+                       "result": "target reached" if verdict.passed else
+                       f"{met} of {len(verdict.criteria)} conditions met"}, key="challenge")
 
 
 # -- export ----------------------------------------------------------------------------------------

@@ -35,14 +35,23 @@ if (!window.cnnvizFigures) {
     const bar = button.closest(".stElementContainer") || button;
     const charts = [...document.querySelectorAll(".stPlotlyChart")]
       .filter((c) => c.compareDocumentPosition(bar) & Node.DOCUMENT_POSITION_FOLLOWING);
-    const svg = charts.length && charts[charts.length - 1].querySelector("svg.main-svg");
-    if (!svg) return;
-    const copy = svg.cloneNode(true);
-    const w = +svg.getAttribute("width"), h = +svg.getAttribute("height");
-    copy.setAttribute("xmlns", "http://www.w3.org/2000/svg");
-    const ground = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+    // plotly stacks several SVG layers at one origin (the plot, then titles, legend and annotations): one file
+    // holds them all, in order, so the title and the legend are in it too
+    const layers = charts.length ? [...charts[charts.length - 1].querySelectorAll("svg.main-svg")] : [];
+    if (!layers.length) return;
+    const NS = "http://www.w3.org/2000/svg";
+    const w = +layers[0].getAttribute("width"), h = +layers[0].getAttribute("height");
+    const copy = document.createElementNS(NS, "svg");
+    copy.setAttribute("xmlns", NS); copy.setAttribute("xmlns:xlink", "http://www.w3.org/1999/xlink");
+    copy.setAttribute("width", w); copy.setAttribute("height", h); copy.setAttribute("viewBox", `0 0 ${w} ${h}`);
+    const ground = document.createElementNS(NS, "rect");
     ground.setAttribute("width", w); ground.setAttribute("height", h); ground.setAttribute("fill", "white");
-    copy.insertBefore(ground, copy.firstChild);
+    copy.appendChild(ground);
+    for (const layer of layers) {
+      const group = document.createElementNS(NS, "g");
+      for (const child of layer.childNodes) group.appendChild(child.cloneNode(true));
+      copy.appendChild(group);
+    }
     const text = new XMLSerializer().serializeToString(copy);
     const name = button.dataset.name;
     if (button.dataset.cnnvizFig === "svg") {
@@ -53,7 +62,7 @@ if (!window.cnnvizFigures) {
     const img = new Image();
     img.onload = () => {
       const canvas = document.createElement("canvas");
-      canvas.width = w * scale; canvas.height = h * scale;
+      canvas.width = Math.round(w * scale); canvas.height = Math.round(h * scale);
       const ctx = canvas.getContext("2d");
       ctx.scale(scale, scale); ctx.drawImage(img, 0, 0);
       canvas.toBlob((blob) => save(blob, name + ".png"), "image/png");

@@ -25,6 +25,8 @@ CLASSROOM = (
              "Exercise cards from the course notes and new ones, each checked, with a score."),
     PageInfo("sequence", "Lecture sequences", ":material/slideshow:",
              "Views of the app in a lecture's order, with a note each: one link, Back and Next."),
+    PageInfo("board", "Class board", ":material/co_present:",
+             "Open a class, or join one with its code: what students build appears live on the board."),
 )
 """Pages outside the course's outline, for the classroom (app.py adds those whose file exists)."""
 

@@ -270,6 +270,11 @@ TABLE_ROW_PX = 35  # Streamlit's default row height, set explicitly so that the 
 TABLE_MAX_ROWS = 25  # a longer table scrolls inside its frame rather than push the page down
 
 
+def scaled_px(base: int) -> int:
+    """A fixed pixel size (an image's width) that grows with lecture mode like the text around it."""
+    return round(base * LECTURE_SCALE) if st.session_state.get("lecture") else base
+
+
 def row_px() -> int:
     """A table's row height in pixels: taller in lecture mode, where the grid's text is larger."""
     return round(TABLE_ROW_PX * LECTURE_SCALE) if st.session_state.get("lecture") else TABLE_ROW_PX

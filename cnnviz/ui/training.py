@@ -32,8 +32,8 @@ from cnnviz.ui.model_settings import hidden_value
 from cnnviz.ui.jobs import job_queue_message
 from cnnviz.ui.owner import owner_key
 from cnnviz.ui.lenet import lenet_note
-from cnnviz.ui.state import (choice_parser, friendly_errors, ignored, number_parser, plain, style_chart, url_number,
-                             url_select, url_sets, url_text_area, url_toggle)
+from cnnviz.ui.state import (choice_parser, friendly_errors, ignored, number_parser, plain, scaled_px,
+                             style_chart, url_number, url_select, url_sets, url_text_area, url_toggle)
 from cnnviz.ui.words import choice_label, setting_label
 from cnnviz.zoo import Setting, get_spec
 from cnnviz.ui.figures import chart, chart_in
@@ -353,7 +353,7 @@ def show_mistakes(result: dict[str, Any], per_row: int) -> None:
     scale = max(1, 84 // data.image_shape[1])
     images = [_to_rgb(data.images["test"][m["index"]].numpy(), data.max_value, scale) for m in mistakes]
     captions = [f"{classes[m['true']]} → {classes[m['predicted']]} ({m['confidence']:.0%})" for m in mistakes]
-    st.image(images, caption=captions, width=84 if per_row > 4 else 112)
+    st.image(images, caption=captions, width=scaled_px(84 if per_row > 4 else 112))
 
 
 def show_reading(result: dict[str, Any]) -> None:
