@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["CNNVIZ_HOME"] = tempfile.mkdtemp(prefix="cnnviz-bench-")  # cold: nothing cached yet
 
 from cnnviz import augment as A  # noqa: E402
-from cnnviz import ensemble as E  # noqa: E402
-from cnnviz import transfer as T  # noqa: E402
+from cnnviz.train import ensemble as E  # noqa: E402
+from cnnviz.train import transfer as T  # noqa: E402
+from cnnviz.train.augment_gap import compare_with_without  # noqa: E402
 from cnnviz.train.experiments import EXPERIMENTS, ExperimentRun, default_size, get_experiment  # noqa: E402
 
 TARGET_S = 60.0
@@ -44,7 +45,7 @@ def training_experiment(key: str) -> Callable[[], str]:
 
 
 def augment() -> str:
-    r = A.compare_with_without(dataset="mnist")
+    r = compare_with_without(dataset="mnist")
     return (f"gap without {r.without.gap:+.1%} (test {r.without.test_accuracy:.1%}), with "
             f"{r.with_augmentation.gap:+.1%} (test {r.with_augmentation.test_accuracy:.1%}): "
             f"narrowed by {r.gap_change:.1%}")

@@ -4,8 +4,9 @@ The bare loop is what a tutorial writes: tensors on the device, ``randperm``, fo
 cross-entropy, ``zero_grad``, backward, ``step`` (with autocast + GradScaler on CUDA,
 as the app). :class:`~cnnviz.train.TrainingRun` (notebook, CLI) does the same plus what
 the page needs: live curves, progress, the learning-rate schedule, a stop check, the
-CPU-thread tuner and a validation pass after every epoch; :class:`IsolatedRun` (what
-the web page starts) runs that in a child process and mirrors it every 0.1 s. All run
+CPU-thread tuner and a validation pass after every epoch; a ``train`` job of
+:mod:`cnnviz.jobs` (what the web page starts) runs that in a pre-started worker process and streams its
+events back. All run
 without data augmentation; the bare loop uses the CPU threads the app settled on. They
 alternate for ``--rounds`` rounds; the medians are compared. Target: app / bare >= 0.9.
 The load average is printed: other work on the machine makes every number noisy.
@@ -26,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from cnnviz import jobs  # noqa: E402
+
 from cnnviz.data import load_dataset  # noqa: E402
 from cnnviz.train import TrainConfig, TrainingRun  # noqa: E402
-from cnnviz.train.isolated import IsolatedRun  # noqa: E402
 from cnnviz.zoo import build  # noqa: E402
 
 TARGET = 0.9
@@ -85,28 +87,29 @@ def parse() -> argparse.Namespace:
 def measure(cfg: TrainConfig, rounds: int) -> None:
     """Alternate the three loops ``rounds`` times and print the medians and ratios."""
     images = (load_dataset(cfg.dataset).size("train") // cfg.batch_size) * cfg.batch_size * cfg.epochs
-    times: dict[str, list[float]] = {"bare": [], "run": [], "run_wall": [], "isolated": []}
+    times: dict[str, list[float]] = {"bare": [], "run": [], "run_wall": [], "job": []}
+    spec = {"config": cfg.to_dict(), "save": False}
     TrainingRun(cfg.replace(epochs=1)).run()  # warm-up (kernel selection, data cache)
-    IsolatedRun(cfg.replace(epochs=1)).run()  # warm-up: starts the process server
+    jobs.run("train", {"config": cfg.replace(epochs=1).to_dict(), "save": False}, owner="bench")  # starts a worker
     for r in range(rounds):
         run = TrainingRun(cfg).run()
-        iso = IsolatedRun(cfg).run()
-        assert run.result is not None and iso.result is not None
+        job = jobs.run("train", spec, owner="bench")
+        assert run.result is not None
         times["run"].append(run.result.train_seconds)
         times["run_wall"].append(run.result.seconds)
-        times["isolated"].append(iso.result.train_seconds)
+        times["job"].append(job["train_seconds"])
         times["bare"].append(bare_loop(cfg, run.device, run.cpu_threads))
         print(f"round {r + 1}: images/s bare loop {images / times['bare'][-1]:,.0f}, TrainingRun "
-              f"{images / times['run'][-1]:,.0f}, IsolatedRun {images / times['isolated'][-1]:,.0f}; "
+              f"{images / times['run'][-1]:,.0f}, train job {images / times['job'][-1]:,.0f}; "
               f"{run.device_name}", flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"\n{cfg.model} {cfg.model_settings()} on {cfg.dataset}, batch {cfg.batch_size}, {cfg.epochs} epochs "
           f"({images:,} images), device {run.device_name}, load average {os.getloadavg()[0]:.1f}")
     print(f"bare PyTorch loop:                     {images / med['bare']:10,.0f} images/s")
     for key, label in (("run", "TrainingRun, training steps:"), ("run_wall", "TrainingRun, with validation:"),
-                       ("isolated", "IsolatedRun (the page), steps:")):
+                       ("job", "train job (the page), steps:")):
         print(f"{label:<39}{images / med[key]:10,.0f} images/s   ratio {med['bare'] / med[key]:.2f}x")
-    worst = min(med["bare"] / med["run"], med["bare"] / med["isolated"])
+    worst = min(med["bare"] / med["run"], med["bare"] / med["job"])
     print(f"{'meets' if worst >= TARGET else 'MISSES'} the target: app / bare >= {TARGET}x (training steps)")
 
 

@@ -9,18 +9,8 @@ from typing import Any, Sequence
 
 from cnnviz.analysis import ConfigError, Report, human_bytes, human_count, summarize
 from cnnviz.analysis.conventions import course_notes
+from cnnviz.cli_args import parse_settings
 from cnnviz.zoo import get_spec, list_models
-
-
-def parse_settings(items: Sequence[str]) -> dict[str, str]:
-    """``["width_mult=0.5", "batch_norm=true"]`` -> a dict (values converted later by the model's schema)."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r}: write settings as key=value, e.g. --set width_mult=0.5")
-        out[key.strip()] = value.strip()
-    return out
 
 
 def parse_model_arg(text: str) -> tuple[str, dict[str, str]]:
@@ -241,12 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
     p.set_defaults(func=_cmd_draw)
 
-    from cnnviz import experiments_cli
-    from cnnviz.train import cli as train_cli
+    from cnnviz import experiments_cli, train_cli
 
     p = sub.add_parser("train", help="train a model on a dataset (see --help)")
     train_cli.add_arguments(p)
     p.set_defaults(func=train_cli.run)
+
+    p = sub.add_parser("checkpoints", help="list the saved checkpoints; share one with the class, or prune")
+    train_cli.add_checkpoint_arguments(p)
+    p.set_defaults(func=train_cli.checkpoints)
 
     p = sub.add_parser("experiment", help="the course notes' one-click comparisons: augment, transfer, ensemble, multicrop")
     experiments_cli.add_arguments(p)

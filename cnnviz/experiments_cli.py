@@ -70,19 +70,19 @@ def _experiment(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """Run the chosen experiment; return its result and the derived numbers worth printing."""
     report = _progress()
     if args.which == "augment":
-        from cnnviz.augment import compare_with_without
+        from cnnviz.train.augment_gap import compare_with_without
 
         r = compare_with_without(dataset=args.dataset, train_size=args.train_size, epochs=args.epochs,
                                  seed=args.seed, progress=report)
         return r, {"gap_without": r.without.gap, "gap_with": r.with_augmentation.gap, "gap_change": r.gap_change}
     if args.which == "transfer":
-        from cnnviz.transfer import run_transfer
+        from cnnviz.train.transfer import run_transfer
 
         r = run_transfer(args.dataset, target=_target(args.target), per_class=args.per_class, epochs=args.epochs,
                          frozen_stages=args.frozen_stages, seed=args.seed,
                          pretrained="imagenet" if args.imagenet else "here", progress=report)
         return r, {"best": r.best().case}
-    from cnnviz.ensemble import run_ensemble, run_multicrop
+    from cnnviz.train.ensemble import run_ensemble, run_multicrop
 
     if args.which == "ensemble":
         r = run_ensemble(args.dataset, k=args.k, train_size=args.train_size, epochs=args.epochs, seed=args.seed,

@@ -18,43 +18,10 @@ is never refused: a VGG-16 at 8192x8192 is analysed, but not run.
 """
 from __future__ import annotations
 
-import math
-import os
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 from cnnviz.analysis import ConfigError, Report, human_bytes, human_count, summarize
-
-
-@dataclass(frozen=True)
-class Budget:
-    max_params: int
-    max_activation_bytes: int
-    max_training_bytes: int
-    max_macs: int
-
-
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"the server setting {name}={raw[:40]!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"the server setting {name}={raw[:40]!r} must be a positive finite number")
-    return value
-
-
-def budget() -> Budget:
-    """The limits in force (read from the environment each time)."""
-    return Budget(
-        max_params=int(_env_number("CNNVIZ_MAX_PARAMS", 200e6)),
-        max_activation_bytes=int(_env_number("CNNVIZ_MAX_ACTIVATION_MB", 1024) * 2**20),
-        max_training_bytes=int(_env_number("CNNVIZ_MAX_TRAIN_MB", 4096) * 2**20),
-        max_macs=int(_env_number("CNNVIZ_MAX_GMACS", 60) * 1e9),
-    )
+from cnnviz.budget import budget
 
 
 def _refuse(what: str, need: str, limit: str) -> ConfigError:

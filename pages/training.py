@@ -16,9 +16,9 @@ if part == "Train":
         config = tr.training_form(lecture)
         tr.train_buttons(lambda: config)
     tr.live_run()
-    run = tr.current(tr.RUN)
-    if run is not None and run.done:
-        tr.show_result(run, lecture)
+    job = tr.current_job()
+    if job is not None and job.ended:
+        tr.show_result(job, lecture)
     with st.expander("Saved checkpoints"):
         tr.show_checkpoints()
 elif part == "Data":

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from cnnviz import augment as A
+from cnnviz.train.augment_gap import compare_with_without
 from cnnviz.errors import ConfigError
 
 SIZE = (24, 30)  # not square, so height and width cannot be mixed up
@@ -161,7 +162,7 @@ def test_bad_steps_are_config_errors(method: str, params: dict, match: str) -> N
 
 def test_compare_with_without_trains_both_the_same_way() -> None:
     seen = []
-    r = A.compare_with_without(dataset="mnist", train_size=40, epochs=1, settings={"width": 4},
+    r = compare_with_without(dataset="mnist", train_size=40, epochs=1, settings={"width": 4},
                                progress=lambda m, f: seen.append(f))
     assert r.train_size == 40 and r.test_size == 1000 and r.epochs == 1
     assert r.without.label == "without augmentation" and r.with_augmentation.label == "with augmentation"
@@ -171,13 +172,13 @@ def test_compare_with_without_trains_both_the_same_way() -> None:
     assert r.gap_change == pytest.approx(r.without.gap - r.with_augmentation.gap)
     assert "v2.ElasticTransform" in r.code and seen == sorted(seen) and seen[-1] == 1.0
     with pytest.raises(ConfigError, match="empty"):
-        A.compare_with_without([], dataset="mnist")
+        compare_with_without([], dataset="mnist")
     with pytest.raises(ConfigError, match="grey"):
-        A.compare_with_without([A.step("pca_colour")], dataset="mnist", train_size=40, epochs=1)
+        compare_with_without([A.step("pca_colour")], dataset="mnist", train_size=40, epochs=1)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("CNNVIZ_SLOW_TESTS") != "1", reason="the full experiment: set CNNVIZ_SLOW_TESTS=1")
 def test_augmentation_narrows_the_gap() -> None:
-    r = A.compare_with_without(dataset="mnist")
+    r = compare_with_without(dataset="mnist")
     assert r.with_augmentation.gap < r.without.gap

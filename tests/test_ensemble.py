@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz import ensemble as E
+from cnnviz.train import ensemble as E
+from cnnviz.train.tensors import accuracy
 from cnnviz.errors import ConfigError
 
 
@@ -32,7 +33,7 @@ def test_ensemble_averages_the_members_probabilities() -> None:
 
 def test_accuracy_and_model_bytes() -> None:
     probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
-    assert E.accuracy(probs, torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
+    assert accuracy(probs, torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
     model = nn.Sequential(nn.Linear(10, 5), nn.BatchNorm1d(5))
     assert E.model_bytes(model) == 4 * (55 + 10 + 10) + 8  # params, running mean/var, num_batches_tracked
 

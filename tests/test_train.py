@@ -1,12 +1,8 @@
-"""The training run: curves, Stop, results, checkpoints, gradients, the run manager, experiments and the CLI."""
+"""The training run: curves, Stop, results, checkpoints, gradients, experiments and the CLI."""
 from __future__ import annotations
 
-import gc
 import json
-import sys
-import threading
 import time
-import types
 from pathlib import Path
 
 import pytest
@@ -14,13 +10,11 @@ import torch
 
 from cnnviz import cli as cnnviz_cli
 from cnnviz.errors import ConfigError
-from cnnviz.train import (RunManager, TrainingRun, gradient_norms, list_checkpoints, load_checkpoint,
+from cnnviz.train import (TrainingRun, gradient_norms, list_checkpoints, load_checkpoint,
                           read_curves, save_checkpoint)
 from cnnviz.train import device as device_mod
 from cnnviz.train.device import ThreadTuner
 from cnnviz.train.experiments import EXPERIMENTS, get_experiment, init_gradient_profile, run_experiment
-from cnnviz.train.isolated import IsolatedRun
-from cnnviz.train.jobs import Job
 from cnnviz.train.run import augment_batch, lr_factor
 from cnnviz.zoo import build
 
@@ -68,34 +62,6 @@ def test_stop_ends_within_one_batch_and_keeps_what_was_learned() -> None:
     assert run.result is not None and run.result.reason == "stopped"
     assert run.result.test_accuracy > 0.5  # far above chance (0.1): the learned weights are kept
     assert run.history.epochs[-1]["epoch"] == pytest.approx(run.progress.step / run._steps_per_epoch)
-
-
-def test_isolated_run_trains_in_a_child_process_and_mirrors_it(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("CNNVIZ_HOME", str(tmp_path))
-    # as in a Streamlit server, __main__ is a page script; the child must not run it
-    page = tmp_path / "page.py"
-    page.write_text("raise SystemExit('a page script ran in the training process')\n")
-    main = types.ModuleType("__main__")
-    main.__file__ = str(page)
-    monkeypatch.setitem(sys.modules, "__main__", main)
-    run = IsolatedRun(**TINY, autosave=True).start()
-    assert run.wait(180) and run.status == "finished", run.error
-    assert [s["step"] for s in run.history.steps] == list(range(1, 9)) and len(run.history.epochs) == 2
-    assert run.result is not None and run.result.confusion.sum() == 1000 and run.progress.fraction == 1.0
-    x = torch.randn(3, 1, 28, 28)
-    with torch.no_grad():  # the weights came back from the child: same predictions as the saved checkpoint
-        assert torch.allclose(run.model(x), load_checkpoint(run.checkpoint).model(x))
-    assert run.checkpoint.parent == tmp_path / "checkpoints"
-    long = IsolatedRun(dataset="mnist", epochs=200, device="cpu").start()
-    deadline = time.monotonic() + 180
-    while long.progress.step < 5 and not long.done and time.monotonic() < deadline:
-        time.sleep(0.05)
-    long.stop()
-    assert long.wait(60) and long.status == "stopped" and long.result.reason == "stopped"
-    assert long.result.epochs_done < 3
-    bad = IsolatedRun(model="lenet5", dataset="digits8x8", device="cpu")
-    with pytest.raises(ConfigError, match="below the minimum 16"):
-        bad.run()
 
 
 def _feed(tuner: ThreadTuner, timing: dict[int, float], steps: int) -> list[int]:
@@ -238,55 +204,6 @@ def test_read_curves_in_plain_words() -> None:
     assert read_curves(epochs([(0.1, 0.1), (0.11, 0.09)])).verdict == "not learning"
     assert read_curves(epochs([(0.5, 0.5)], [float("nan")])).verdict == "diverged"
     assert read_curves([]).verdict == "too early"
-
-
-class _Waiting(Job):
-    """A job that works until released (to test the manager without training)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.release = threading.Event()
-
-    def _work(self) -> None:
-        while not self.release.wait(0.01) and not self.stop_requested:
-            pass
-
-
-def test_manager_queues_runs_and_frees_slots() -> None:
-    mgr = RunManager(max_runs=1)
-    a, b, c = _Waiting(), _Waiting(), _Waiting()
-    for job in (a, b, c):
-        mgr.submit(job)
-    assert a.status == "running" and b.status == c.status == "queued"
-    assert [mgr.position(j) for j in (a, b, c)] == [0, 1, 2]
-    c.stop()  # leaves the queue without running
-    assert c.status == "stopped" and mgr.position(c) is None
-    a.release.set()
-    assert a.wait(10) and a.status == "finished"
-    deadline = time.monotonic() + 10
-    while b.status != "running" and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert b.status == "running" and mgr.position(b) == 0
-    b.stop()
-    assert b.wait(10) and mgr.running() == [] and mgr.queued() == []
-
-
-def test_manager_stops_the_run_of_an_abandoned_owner(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Owner:
-        pass
-
-    monkeypatch.setenv("CNNVIZ_MAX_RUNS", "2")
-    mgr = RunManager()
-    assert mgr.max_runs == 2
-    owner = Owner()
-    job = mgr.submit(_Waiting(), owner=owner)
-    assert job.status == "running"
-    del owner
-    gc.collect()
-    assert job.wait(10) and job.status == "stopped"
-    monkeypatch.setenv("CNNVIZ_MAX_RUNS", "zero")
-    with pytest.raises(ConfigError, match="CNNVIZ_MAX_RUNS"):
-        RunManager()
 
 
 def test_experiments_are_defined_and_their_models_fit() -> None:

@@ -8,7 +8,8 @@ import torch
 import torchvision
 from torch import nn
 
-from cnnviz import transfer as T
+from cnnviz.train import transfer as T
+from cnnviz.train.tensors import TensorRun, train_tensors
 from cnnviz.errors import ConfigError
 from cnnviz.zoo import build
 
@@ -26,8 +27,8 @@ def _splits(n: int = 48, classes: int = 3) -> T.Splits:
     return {"train": (x, y), "val": (x[:12], y[:12]), "test": (x[12:24], y[12:24])}
 
 
-def _train(prep: T.Prepared, epochs: int = 3, **kwargs) -> T.TensorRun:
-    return T.train_tensors(prep.model, _splits(), ["a", "b", "c"], (0.5,), (0.25,), frozen=prep.frozen,
+def _train(prep: T.Prepared, epochs: int = 3, **kwargs) -> TensorRun:
+    return train_tensors(prep.model, _splits(), ["a", "b", "c"], (0.5,), (0.25,), frozen=prep.frozen,
                            dataset="mnist", model="tinyvgg", epochs=epochs, lr=1e-2, batch_size=16, **kwargs)
 
 
@@ -143,25 +144,6 @@ def test_imagenet_weights_are_used_only_from_the_hub_cache(tmp_path, monkeypatch
     result = T.run_transfer("cifar_standin", pretrained="imagenet", per_class=2, epochs=1, image_size=32,
                             cases=("head",), features=False)
     assert result.source_model == "resnet18" and result.case("head").trainable == 512 * 3 + 3
-
-
-def test_background_job_reports_and_returns() -> None:
-    def work(n: int, progress) -> int:
-        for i in range(n):
-            progress(f"step {i}", (i + 1) / n)
-        return n * 2
-
-    job = T.Background(work, n=4).start()
-    assert job.wait(30)
-    assert job.status == "finished" and job.result == 8 and job.fraction == 1.0
-
-    def forever(progress) -> None:
-        while True:
-            progress("working", 0.5)
-
-    job = T.Background(forever).start()
-    job.stop()
-    assert job.wait(30) and job.status == "stopped" and job.result is None
 
 
 @pytest.mark.slow

@@ -15,6 +15,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+# The per-channel statistics a pretrained ImageNet network was trained with (torchvision's weights)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
 
 def as_matrix(images: torch.Tensor, max_dim: int = 196) -> tuple[np.ndarray, tuple[int, int, int]]:
     """Images (N, C, H, W) -> rows (N, D) with D <= ``max_dim`` (average-pooled), and the pooled shape."""

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from cnnviz.data.preprocess import IMAGENET_MEAN, IMAGENET_STD
 from cnnviz.errors import ConfigError
 
 MAX_UPLOAD_MB = 20
@@ -34,8 +35,6 @@ PHOTOS: dict[str, str] = {
     "camera": "A cameraman (grey)",
     "coins": "Old coins (grey)",
 }
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 MNIST_MEAN = (0.1307,)
 MNIST_STD = (0.3081,)
 

@@ -3,7 +3,9 @@
 A checkpoint is a dict: ``format``, ``version``, ``model`` (zoo name), ``settings``
 (the model's settings, enough to rebuild it with :func:`cnnviz.zoo.build`),
 ``state_dict``, ``dataset``, ``classes``, ``mean``/``std`` (the input normalisation),
-``metrics``, ``config`` (the training settings), ``epochs`` (the curves) and ``created``.
+``metrics``, ``config`` (the training settings), ``epochs`` (the curves), ``created``, ``owner`` (the
+browser's owner key of the student who trained it; None for a notebook's or the command line's) and
+``shared`` (a lecturer shared it with the class). A student's lists show their own and the shared ones.
 It is written to a temporary file and renamed, so a crash never leaves half a file.
 """
 from __future__ import annotations
@@ -15,16 +17,14 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
 from cnnviz import paths
+from cnnviz.budget import env_whole
 from cnnviz.errors import ConfigError
-
-if TYPE_CHECKING:
-    from cnnviz.train.run import TrainingRun
 
 MIN_EPOCHS = 1.0
 """A run stopped early is saved automatically only when it trained at least this many epochs."""
@@ -71,6 +71,12 @@ class CheckpointInfo:
     classes: tuple[str, ...] = ()
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
+    owner: str | None = None
+    shared: bool = False
+
+    def visible_to(self, owner: str | None) -> bool:
+        """Whether ``owner``'s lists show it: their own, the shared ones and those made outside the app."""
+        return owner is None or self.owner is None or self.shared or self.owner == owner
 
 
 def _plain(value: Any) -> Any:
@@ -105,48 +111,39 @@ def checkpoint_path(name: str, folder: Path | None = None) -> Path:
     return folder / (stem if stem.endswith(SUFFIX) else stem + SUFFIX)
 
 
-def save_checkpoint(run: "TrainingRun", name: str | None = None, folder: Path | None = None,
-                    overwrite: bool = False) -> Path:
-    """Write ``run``'s trained model to ``folder`` (default :func:`cnnviz.paths.checkpoint_dir`) atomically.
-
-    A checkpoint of the same ``name`` is replaced only with ``overwrite=True``; without a name,
-    the file is named after the model, the dataset and the time, and never replaces another.
-    """
-    if run.model is None or run.result is None or run.dataset is None:
-        raise ConfigError("nothing to save yet: the run has no trained model")
-    cfg, r = run.config, run.result
-    folder = Path(folder) if folder is not None else paths.checkpoint_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+def _target(folder: Path, name: str | None, stem: str, overwrite: bool) -> Path:
     if name:
         target = checkpoint_path(name, folder)
         if target.exists() and not overwrite:
             raise ConfigError(f"a checkpoint called {target.stem!r} exists already; choose another name")
-    else:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        stem = f"{cfg.model}-{cfg.dataset}-{stamp}-{os.getpid() % 10000}-{id(run) % 1000}"
-        target, n = folder / (stem + SUFFIX), 1
-        while target.exists():
-            n += 1
-            target = folder / f"{stem}-{n}{SUFFIX}"
-    settings = getattr(run.model, "cnnviz_settings", cfg.model_settings())
-    payload = {
-        "format": FORMAT,
-        "version": VERSION,
-        "model": cfg.model,
-        "settings": _plain(settings),
-        "state_dict": {k: v.detach().cpu() for k, v in run.model.state_dict().items()},
-        "dataset": cfg.dataset,
-        "classes": list(r.classes),
-        "mean": list(run.dataset.mean),
-        "std": list(run.dataset.std),
-        "image_size": int(settings.get("input_size", run.dataset.image_shape[1])),
-        "metrics": _plain({"test_accuracy": r.test_accuracy, "test_loss": r.test_loss, "seconds": r.seconds,
-                           "images_per_second": r.images_per_second, "epochs_done": r.epochs_done}),
-        "config": _plain(cfg.to_dict()),
-        "epochs": _plain(run.history.epochs),
-        "created": time.time(),
-    }
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=folder)
+        return target
+    target, n = folder / (stem + SUFFIX), 1
+    while target.exists():
+        n += 1
+        target = folder / f"{stem}-{n}{SUFFIX}"
+    return target
+
+
+def save(model: nn.Module, meta: dict[str, Any], *, name: str | None = None, folder: Path | None = None,
+         overwrite: bool = False) -> Path:
+    """Write ``model``'s weights with ``meta`` (model, settings, dataset, classes, mean, std, metrics, config,
+    epochs, owner, shared) to ``folder`` (default :func:`cnnviz.paths.checkpoint_dir`) atomically.
+
+    A checkpoint of the same ``name`` is replaced only with ``overwrite=True``; without a name, the file is
+    named after the model, the dataset and the time, and never replaces another.
+    """
+    folder = Path(folder) if folder is not None else paths.checkpoint_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{meta['model']}-{meta['dataset']}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid() % 10000}"
+    target = _target(folder, name, stem, overwrite)
+    payload = {**_plain(meta), "format": FORMAT, "version": VERSION, "created": time.time(),
+               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+    _write(payload, target)
+    return target
+
+
+def _write(payload: dict[str, Any], target: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
@@ -156,41 +153,53 @@ def save_checkpoint(run: "TrainingRun", name: str | None = None, folder: Path | 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
 
 
-def _env_whole(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 1:
-        raise ConfigError(f"the server setting {name}={raw[:20]!r} must be a whole number of at least 1")
-    return value
+def save_checkpoint(run: Any, name: str | None = None, folder: Path | None = None,
+                    overwrite: bool = False, owner: str | None = None, shared: bool = False) -> Path:
+    """Write ``run``'s trained model with :func:`save` (``owner``: whose lists show it).
+
+    ``run``: a finished :class:`cnnviz.train.run.TrainingRun` (its model, result, config, dataset, history),
+    not imported here: the run saves itself through this module, so this one stays below it."""
+    if run.model is None or run.result is None or run.dataset is None:
+        raise ConfigError("nothing to save yet: the run has no trained model")
+    cfg, r = run.config, run.result
+    settings = getattr(run.model, "cnnviz_settings", cfg.model_settings())
+    meta = {
+        "model": cfg.model, "settings": settings, "dataset": cfg.dataset, "classes": list(r.classes),
+        "mean": list(run.dataset.mean), "std": list(run.dataset.std),
+        "image_size": int(settings.get("input_size", run.dataset.image_shape[1])),
+        "metrics": {"test_accuracy": r.test_accuracy, "test_loss": r.test_loss, "seconds": r.seconds,
+                    "images_per_second": r.images_per_second, "epochs_done": r.epochs_done},
+        "config": cfg.to_dict(), "epochs": run.history.epochs, "owner": owner, "shared": shared,
+    }
+    return save(run.model, meta, name=name, folder=folder, overwrite=overwrite)
 
 
-def prune_checkpoints(folder: Path | None = None, keep: int | None = None, max_days: int | None = None) -> list[Path]:
-    """Delete the oldest checkpoints beyond ``keep`` and those older than ``max_days``; returns what was deleted.
+def share(path: str | Path, shared: bool = True) -> Path:
+    """Show a checkpoint to the whole class (or stop showing it): a lecturer's choice, kept in the file."""
+    file = _resolve(path)
+    data = _read(file)
+    data["shared"] = bool(shared)
+    _write(data, file)
+    return file
 
-    Defaults: ``$CNNVIZ_MAX_CHECKPOINTS`` (50) and ``$CNNVIZ_CHECKPOINT_DAYS`` (30). The
-    training page runs it after each automatic save, so a classroom's disk and the time to
-    list the folder stay bounded.
+
+def prune_checkpoints(folder: Path | None = None, keep: int | None = None, max_days: int | None = None,
+                      owner: str | None = None) -> list[Path]:
+    """Delete ``owner``'s oldest checkpoints beyond ``keep`` and everyone's older than ``max_days`` (shared ones
+    stay until a lecturer unshares them); returns what was deleted.
+
+    Defaults: ``$CNNVIZ_MAX_CHECKPOINTS`` (50 per owner) and ``$CNNVIZ_CHECKPOINT_DAYS`` (30). A run of the
+    app prunes its owner's after each save, so a classroom's disk and the time to list stay bounded.
     """
     folder = Path(folder) if folder is not None else paths.checkpoint_dir()
-    keep = keep if keep is not None else _env_whole("CNNVIZ_MAX_CHECKPOINTS", 50)
-    max_days = max_days if max_days is not None else _env_whole("CNNVIZ_CHECKPOINT_DAYS", 30)
-    files = []
-    for file in folder.glob(f"*{SUFFIX}"):
-        try:
-            files.append((file.stat().st_mtime, file))
-        except OSError:
-            continue
-    files.sort(reverse=True)
+    keep = keep if keep is not None else env_whole("CNNVIZ_MAX_CHECKPOINTS", 50)
+    max_days = max_days if max_days is not None else env_whole("CNNVIZ_CHECKPOINT_DAYS", 30)
     too_old = time.time() - max_days * 86400
-    gone = [f for i, (mtime, f) in enumerate(files) if i >= keep or mtime < too_old]
+    mine = [c for c in list_checkpoints(folder) if not c.shared and c.owner == owner]
+    gone = [c.path for i, c in enumerate(mine) if i >= keep]
+    gone += [c.path for c in list_checkpoints(folder) if not c.shared and c.created < too_old and c.path not in gone]
     for file in gone:
         file.unlink(missing_ok=True)
     return gone
@@ -223,7 +232,7 @@ def _read(path: Path, mmap: bool = False) -> dict[str, Any]:
     return data
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
+def load(path: str | Path) -> Checkpoint:
     """Load a checkpoint (a path, or a name in the checkpoint folder) and rebuild its model.
 
     Uses ``torch.load(weights_only=True)``: a checkpoint cannot run code. A corrupted or
@@ -291,8 +300,9 @@ def _info(file: Path, mtime: float, size: int) -> CheckpointInfo:
         _check(data, file.name)
     except ConfigError as exc:
         model = data["model"] if isinstance(data["model"], str) else ""
+        owner = data.get("owner") if isinstance(data.get("owner"), str) else None
         return CheckpointInfo(file, file.stem, model[:60], str(data["dataset"])[:60], created=mtime, size_bytes=size,
-                              error=str(exc))
+                              error=str(exc), owner=owner, shared=data.get("shared") is True)
     metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
     accuracy = metrics.get("test_accuracy")
     classes = data.get("classes")
@@ -303,7 +313,8 @@ def _info(file: Path, mtime: float, size: int) -> CheckpointInfo:
         float(created) if isinstance(created, (int, float)) else mtime, size,
         settings=dict(data["settings"]),
         classes=tuple(map(str, classes)) if isinstance(classes, (list, tuple)) else (),
-        mean=_numbers(data.get("mean")), std=_numbers(data.get("std")))
+        mean=_numbers(data.get("mean")), std=_numbers(data.get("std")),
+        owner=data["owner"] if isinstance(data.get("owner"), str) else None, shared=data.get("shared") is True)
 
 
 def checkpoint_info(path: str | Path) -> CheckpointInfo:
@@ -313,8 +324,12 @@ def checkpoint_info(path: str | Path) -> CheckpointInfo:
     return _info(file, stat.st_mtime, stat.st_size)
 
 
-def list_checkpoints(folder: Path | None = None) -> list[CheckpointInfo]:
-    """Every ``*.pt`` file in the checkpoint folder, newest first; unusable ones carry an ``error``."""
+def list_checkpoints(folder: Path | None = None, owner: str | None = None) -> list[CheckpointInfo]:
+    """The ``*.pt`` files in the checkpoint folder, newest first; unusable ones carry an ``error``.
+
+    With an ``owner``: only what that owner may see (:meth:`CheckpointInfo.visible_to`). Listing reads the
+    files' metadata (the weights stay on disk, memory-mapped), cached per file version.
+    """
     folder = Path(folder) if folder is not None else paths.checkpoint_dir()
     out = []
     for file in folder.glob(f"*{SUFFIX}"):
@@ -322,5 +337,10 @@ def list_checkpoints(folder: Path | None = None) -> list[CheckpointInfo]:
             stat = file.stat()
         except OSError:  # removed meanwhile
             continue
-        out.append(_info(file, stat.st_mtime, stat.st_size))
+        info = _info(file, stat.st_mtime, stat.st_size)
+        if info.visible_to(owner):
+            out.append(info)
     return sorted(out, key=lambda c: c.created, reverse=True)
+
+
+load_checkpoint = load  # the name the notebooks and pages know

@@ -65,30 +65,73 @@ class TrainConfig:
         out["settings"] = self.model_settings()
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        """The checked config of :meth:`to_dict`'s output (a job's spec); unknown keys are a ConfigError."""
+        if not isinstance(data, dict):
+            raise ConfigError("a training run's settings must be a dict")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown training setting {unknown[0][:40]!r}; known: {', '.join(sorted(known))}")
+        return cls(**data).validate()
+
     def validate(self) -> "TrainConfig":
         """Raise :class:`ConfigError` with a clear message for any impossible value; return self."""
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("schedule", self.schedule, SCHEDULES)
-        _choice("init", self.init, INITS)
-        _choice("augment", self.augment, AUGMENTS)
-        _choice("device", self.device, DEVICES)
+        for f in FIELDS.values():
+            f.check(getattr(self, f.name))
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
-        _number("lr", self.lr, 0.0, 10.0, low_open=True)
-        _number("momentum", self.momentum, 0.0, 0.999)
-        _number("weight_decay", self.weight_decay, 0.0, 1.0)
-        _integer("batch_size", self.batch_size, 1, 65536)
-        _integer("epochs", self.epochs, 1, 10000)
-        _integer("seed", self.seed, 0, 2**31 - 1)
-        if self.max_seconds is not None:
-            _number("max_seconds", self.max_seconds, 0.0, 7 * 24 * 3600.0, low_open=True)
-        if self.subset is not None:
-            _integer("subset", self.subset, 1, 10**8)
-        if self.image_size is not None:
-            _integer("image_size", self.image_size, 4, 1024)
         if not isinstance(self.settings, dict):
             raise ConfigError("settings must be a dict of model settings, e.g. {'variant': 'modern'}")
+        if not isinstance(self.amp, bool) or not isinstance(self.track_grad_norms, bool):
+            raise ConfigError("amp and track_grad_norms must be true or false")
         return self
+
+
+@dataclass(frozen=True)
+class Field:
+    """One training setting's bounds: ``kind`` is choice, int or float; an ``optional`` one may be None
+    (the page shows None as 0, "none"). The CLI's options, the page's widgets and :meth:`TrainConfig.validate`
+    all read this table."""
+
+    name: str
+    kind: str
+    lo: float = 0.0
+    hi: float = 0.0
+    choices: tuple[str, ...] = ()
+    optional: bool = False
+    low_open: bool = False  # lo itself is refused (a learning rate of 0 learns nothing)
+    help: str = ""
+
+    def check(self, value: Any) -> None:
+        if value is None and self.optional:
+            return
+        if self.kind == "choice":
+            _choice(self.name, value, self.choices)
+        elif self.kind == "int":
+            _integer(self.name, value, int(self.lo), int(self.hi))
+        else:
+            _number(self.name, value, self.lo, self.hi, low_open=self.low_open)
+
+
+FIELDS: dict[str, Field] = {f.name: f for f in (
+    Field("optimizer", "choice", choices=OPTIMIZERS, help="adam, or sgd with momentum"),
+    Field("lr", "float", 0.0, 10.0, low_open=True, help="learning rate"),
+    Field("momentum", "float", 0.0, 0.999, help="SGD momentum"),
+    Field("weight_decay", "float", 0.0, 1.0, help="L2 penalty on the weights"),
+    Field("schedule", "choice", choices=SCHEDULES, help="learning-rate schedule"),
+    Field("batch_size", "int", 1, 4096, help="images per training step"),
+    Field("epochs", "int", 1, 1000, help="passes over the training images"),
+    Field("init", "choice", choices=INITS, help="weight initialisation"),
+    Field("augment", "choice", choices=AUGMENTS, help="data augmentation"),
+    Field("seed", "int", 0, 2**31 - 1, help="random seed (weights, order, augmentation)"),
+    Field("max_seconds", "float", 0.0, 7 * 24 * 3600.0, optional=True, low_open=True,
+          help="stop training after this many seconds"),
+    Field("subset", "int", 1, 10**7, optional=True, help="train on the first N training images only"),
+    Field("image_size", "int", 4, 1024, optional=True, help="resize the images to N x N pixels"),
+    Field("device", "choice", choices=DEVICES, help="auto: CUDA, then MPS, then the CPU"),
+)}
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

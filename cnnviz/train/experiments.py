@@ -21,7 +21,6 @@ from cnnviz.train.config import TrainConfig
 from cnnviz.train.device import pick_device
 from cnnviz.train.gradients import gradient_norms
 from cnnviz.train.jobs import Job
-from cnnviz.train.isolated import IsolatedRun
 from cnnviz.train.run import TrainingRun
 
 SIZES = ("quick", "full")
@@ -157,13 +156,13 @@ def get_experiment(key: str, size: str | None = None, device: str = "auto") -> E
 
 
 class ExperimentRun(Job):
-    """An experiment's runs, one after the other in one background thread."""
+    """An experiment's runs, one after the other in one background thread (a notebook's or the CLI's; the
+    app runs an experiment as a job, :func:`cnnviz.train.task.experiment_task`)."""
 
-    def __init__(self, experiment: Experiment, isolate: bool = False) -> None:
+    def __init__(self, experiment: Experiment) -> None:
         super().__init__()
         self.experiment = experiment
-        run_class = IsolatedRun if isolate else TrainingRun  # isolate: each run in its own process (the app)
-        self.runs = [run_class(cfg, label=label) for label, cfg in experiment.runs]
+        self.runs = [TrainingRun(cfg, label=label) for label, cfg in experiment.runs]
 
     @property
     def current(self) -> TrainingRun | None:

@@ -1,17 +1,14 @@
-"""A job: work that runs in a background thread and can be stopped, waited for and queued.
-
-:class:`~cnnviz.train.run.TrainingRun` and :class:`~cnnviz.train.experiments.ExperimentRun`
-are jobs. A job is a plain object: it outlives the Streamlit script run that started
-it, so a page can poll it from ``st.session_state``.
+"""Work in a background thread of this process that can be stopped and waited for: the base of
+:class:`~cnnviz.train.run.TrainingRun` and :class:`~cnnviz.train.experiments.ExperimentRun` (a notebook's,
+a job worker's). The app's jobs, in worker processes, are :mod:`cnnviz.jobs`.
 """
 from __future__ import annotations
 
 import threading
-from typing import Callable
 
 from cnnviz.errors import ConfigError
 
-STATES = ("created", "queued", "running", "finished", "stopped", "failed")
+STATES = ("created", "running", "finished", "stopped", "failed")
 
 
 class Job:
@@ -22,7 +19,6 @@ class Job:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._lock = threading.Lock()
-        self._callbacks: list[Callable[[Job], None]] = []
         self._thread: threading.Thread | None = None
         self._exception: BaseException | None = None
         self.error: str | None = None
@@ -31,7 +27,7 @@ class Job:
     # -- state ---------------------------------------------------------------------------------
     @property
     def status(self) -> str:
-        """One of created, queued, running, finished, stopped, failed."""
+        """One of :data:`STATES`."""
         return self._state
 
     @property
@@ -47,25 +43,11 @@ class Job:
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
-    def add_done_callback(self, fn: Callable[[Job], None]) -> None:
-        """Call ``fn(job)`` when the job ends (at once if it has ended)."""
-        with self._lock:
-            if not self._done.is_set():
-                self._callbacks.append(fn)
-                return
-        fn(self)
-
     # -- control -------------------------------------------------------------------------------
-    def mark_queued(self) -> None:
-        """Waiting for a free slot (see :class:`~cnnviz.train.manager.RunManager`)."""
-        with self._lock:
-            if self._state == "created":
-                self._state = "queued"
-
     def start(self) -> "Job":
         """Run in a background thread; returns at once."""
         with self._lock:
-            if self._state not in ("created", "queued"):
+            if self._state != "created":
                 return self
             self._state = "running"
             self._thread = threading.Thread(target=self._main, name=f"cnnviz-{type(self).__name__}", daemon=True)
@@ -75,7 +57,7 @@ class Job:
     def run(self) -> "Job":
         """Run in this thread until done; raises what made it fail."""
         with self._lock:
-            if self._state not in ("created", "queued"):
+            if self._state != "created":
                 raise RuntimeError(f"this {type(self).__name__} has already been started")
             self._state = "running"
         self._main()
@@ -87,7 +69,7 @@ class Job:
         """Ask the job to stop (a training run stops within one batch and keeps what it learned)."""
         self._stop.set()
         with self._lock:
-            never_started = self._state in ("created", "queued")
+            never_started = self._state == "created"
             if never_started:
                 self._state = "stopped"
         if never_started:
@@ -123,8 +105,4 @@ class Job:
         self._finish()
 
     def _finish(self) -> None:
-        with self._lock:
-            self._done.set()
-            callbacks, self._callbacks = self._callbacks, []
-        for fn in callbacks:
-            fn(self)
+        self._done.set()

@@ -219,6 +219,9 @@ class TrainingRun(Job):
             torch.backends.cudnn.benchmark = True
         model, data = self._prepare()
         self.model, self.dataset = model, data
+        if self.stop_requested:  # stopped while loading: nothing learned, nothing to test (a Stop acts at once)
+            self.phase = "done"
+            return
         loop = self._make_loop(model)
         self.phase = "training"
         self._t_start = time.perf_counter()

@@ -17,7 +17,7 @@ from PIL import Image
 from cnnviz import augment as A
 from cnnviz.data import DATASETS, list_datasets, load_dataset
 from cnnviz.inspect import images as imgs
-from cnnviz.transfer import Background
+from cnnviz.train.augment_gap import Comparison
 from cnnviz.ui.state import friendly_errors, plain, style_chart, url_multiselect, url_number, url_select
 from cnnviz.ui.uploads import uploaded_image
 from cnnviz.ui.transfer import job_panel
@@ -331,7 +331,7 @@ def pca_colour(picture: Picture, seed: int) -> None:
 PIPELINE_KEY = "ag_pipeline_steps"  # the Pipeline part's steps, for "With vs without"
 
 
-def gap_figure(r: A.Comparison) -> go.Figure:
+def gap_figure(r: Comparison) -> go.Figure:
     fig = go.Figure()
     runs = (r.without, r.with_augmentation)
     for name, key, colour in (("training images", "train_accuracy", "#1f77b4"), ("test images", "test_accuracy",
@@ -345,7 +345,7 @@ def gap_figure(r: A.Comparison) -> go.Figure:
     return fig
 
 
-def val_curves(r: A.Comparison) -> go.Figure:
+def val_curves(r: Comparison) -> go.Figure:
     fig = go.Figure()
     for g, dash in ((r.without, "dot"), (r.with_augmentation, "solid")):
         fig.add_scatter(x=[e["epoch"] for e in g.epochs], y=[e["val_accuracy"] * 100 for e in g.epochs],
@@ -354,7 +354,7 @@ def val_curves(r: A.Comparison) -> go.Figure:
                  legend={"orientation": "h", "y": -0.25})
 
 
-def show_comparison(r: A.Comparison) -> None:
+def show_comparison(r: Comparison) -> None:
     c = st.columns(3)
     c[0].metric("Gap without augmentation", f"{r.without.gap * 100:.1f} points")
     c[1].metric("Gap with augmentation", f"{r.with_augmentation.gap * 100:.1f} points",
@@ -394,9 +394,10 @@ def with_without() -> None:
             st.info("Build a pipeline in the Pipeline part first; using the recommended one.")
         steps = list(built) if which == "built" and built else list(A.RECOMMENDED[dataset])
         st.caption("Pipeline: " + "; ".join(s.label() for s in steps))
-        settings = {"steps": steps, "dataset": dataset, "train_size": train_size, "epochs": epochs}
-        job_panel("ag_ww_job", "Train with and without", lambda: Background(A.compare_with_without, **settings),
-                  show_comparison, settings, "About 20-30 s on a 2-core CPU.")
+        settings = {"steps": [{"method": s.method, "params": s.params} for s in steps], "dataset": dataset,
+                    "train_size": train_size, "epochs": epochs}
+        job_panel("ag_ww_job", "Train with and without", "augment_gap", show_comparison, settings,
+                  "About 20-30 s on a 2-core CPU.")
 
 
 SECTION_VIEWS: dict[str, Callable[[Picture, int], None]] = {

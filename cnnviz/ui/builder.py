@@ -412,7 +412,7 @@ def inside_query(text: str, shape: Sequence[int]) -> dict[str, str]:
 # -- challenges ------------------------------------------------------------------------------------
 CHALLENGE = "b_ch"
 LOADED = "_b_ch_loaded"  # the challenge whose start network was put in the builder
-CH_RUN = "_b_ch_run"  # (challenge id, text, training run) of a training challenge's check
+CH_RUN = "_b_ch_run"  # (challenge id, text, job id) of a training challenge's check: a train job
 CH_VERDICT = "_b_ch_verdict"  # (challenge id, text, verdict) of the last check
 NO_CHALLENGE = "none"
 
@@ -468,25 +468,27 @@ def show_verdict(verdict: Any) -> None:
 
 def challenge_panel(challenge: Any) -> None:
     """Prompt, check (training ones train with progress), hint and the answer of ``challenge``."""
-    from cnnviz.train import manager
-    from cnnviz.train.isolated import IsolatedRun
+    from cnnviz import jobs
+    from cnnviz.ui.jobs import job_queue_message
+    from cnnviz.ui.owner import owner_key
     from cnnviz.ui.board import send_to_board, short
-    from cnnviz.ui.jobs import queue_message, session_owner
 
     st.markdown(plain(challenge.prompt))
     text = st.session_state.get(NET, "")
     label = "Check (trains it, about a minute)" if challenge.needs_training else "Check"
     run_state = st.session_state.get(CH_RUN)
-    busy = run_state is not None and not run_state[2].done
+    view = None if run_state is None else jobs.get(run_state[2])
+    busy = view is not None and not view.ended
     with st.container(horizontal=True):
         if st.button(label, type="primary", icon=":material/task_alt:", disabled=busy, key="b_check"):
             verdict = challenge.check(text)
             st.session_state[CH_VERDICT] = (challenge.id, text, verdict)
             if challenge.needs_training and verdict.error is None and all(c.ok for c in verdict.criteria
                                                                           if c.ok is not None):
-                run = IsolatedRun(challenge.train_config(text))
-                manager().submit(run, owner=session_owner())
-                st.session_state[CH_RUN] = (challenge.id, text, run)
+                job_id = jobs.submit("train", {"config": challenge.train_config(text).to_dict(), "save": False},
+                                     owner=owner_key(), label=f"challenge {challenge.id}",
+                                     lease_s=max(float(st.get_option("server.disconnectedSessionTTL")), 10.0))
+                st.session_state[CH_RUN] = (challenge.id, text, job_id)
         with st.popover("Hint", icon=":material/lightbulb:"):
             st.markdown(plain(challenge.hint))
         with st.popover("Answer", icon=":material/visibility:"):
@@ -499,13 +501,16 @@ def challenge_panel(challenge: Any) -> None:
         state = st.session_state.get(CH_RUN)
         if state is None or state[0] != challenge.id:
             return
-        _, trained, run = state
-        if run.status == "queued":
-            st.info(queue_message(run), icon=":material/hourglass_top:")
-        elif not run.done:
-            p = run.progress
-            st.progress(p.fraction, text=f"Training your network on the bundled MNIST: epoch {p.epoch:.1f} / "
-                                         f"{run.config.epochs}")
+        run = jobs.get(state[2])
+        if run is None:
+            return
+        p = run.last("progress")
+        if run.state == "queued":
+            st.info(job_queue_message(run), icon=":material/hourglass_top:")
+        elif not run.ended:
+            epoch, epochs = (p["epoch"], p["epochs"]) if p else (0.0, (run.last("start") or {}).get("epochs", 1))
+            st.progress(min(1.0, epoch / max(1, epochs)),
+                        text=f"Training your network on the bundled MNIST: epoch {epoch:.1f} / {epochs}")
         elif busy:
             st.rerun()  # one full rerun shows the verdict and stops this polling
 
@@ -515,11 +520,11 @@ def challenge_panel(challenge: Any) -> None:
         return
     _, checked, verdict = kept
     state = st.session_state.get(CH_RUN)
-    if state is not None and state[0] == challenge.id and state[1] == checked and state[2].done:
-        run = state[2]
-        if run.result is not None:
-            verdict = challenge.check(checked, run.result.test_accuracy)
-        elif run.status == "failed":
+    run = jobs.get(state[2]) if state is not None and state[0] == challenge.id and state[1] == checked else None
+    if run is not None and run.ended:
+        if (run.result or {}).get("test_accuracy") is not None:
+            verdict = challenge.check(checked, run.result["test_accuracy"])
+        elif run.state == "failed":
             st.error("The training run failed: " + plain(str(run.error)), icon="⚠️")
     if checked != text:
         st.caption("This is the check of an earlier version of the network: press Check again.")

@@ -1,16 +1,17 @@
 """The Training lab's widgets, live views and charts (the numbers come from :mod:`cnnviz.train`).
 
-A run is an :class:`~cnnviz.train.isolated.IsolatedRun` kept in ``st.session_state``: it
-trains in its own process, watched by its own thread, so reruns, widget changes and page
-switches neither stop, lose nor slow it.
-The live parts are ``st.fragment(run_every=...)`` s that poll the run; when it ends they
-trigger one full rerun, which draws the results and stops the polling. Every key starts
-with ``tr_`` so this page's query parameters never clash with another page's.
+A run is a job of :mod:`cnnviz.jobs` (kind ``train``): it trains in a worker process, never in the
+server, and its id is in the link (``tr_job``), so a reload, a reconnect or a second tab of the same
+browser finds it again with its curves; a finished run's results are read back from disk. The live
+part is an ``st.fragment(run_every=...)`` that reads the job; when it ends it triggers one full rerun,
+which draws the results and stops the polling. Every key starts with ``tr_`` so this page's query
+parameters never clash with another page's.
 """
 from __future__ import annotations
 
 import functools
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,20 +19,21 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from cnnviz import jobs
 from cnnviz.analysis import significant
 from cnnviz.data import DATASETS, Dataset, load_dataset, preprocessing_steps
-from cnnviz.train import TrainConfig, TrainingRun, list_checkpoints, manager, read_curves
-from cnnviz.train.checkpoints import MIN_EPOCHS, prune_checkpoints
-from cnnviz.train.config import AUGMENTS, INITS, OPTIMIZERS, RECOMMENDED_SETTINGS, SCHEDULES
+from cnnviz.jobs import JobView
+from cnnviz.train import TrainConfig, list_checkpoints, read_curves
+from cnnviz.train.checkpoints import MIN_EPOCHS
+from cnnviz.train.config import FIELDS, RECOMMENDED_SETTINGS
 from cnnviz.train.device import describe, pick_device
-from cnnviz.train.experiments import EXPERIMENTS, ExperimentRun, default_size, get_experiment, init_gradient_profile
-from cnnviz.train.isolated import IsolatedRun, warm_up
-from cnnviz.train.jobs import Job
+from cnnviz.train.experiments import EXPERIMENTS, Experiment, default_size, get_experiment, init_gradient_profile
 from cnnviz.ui.model_settings import hidden_value
-from cnnviz.ui.jobs import queue_message, session_owner
+from cnnviz.ui.jobs import job_queue_message
+from cnnviz.ui.owner import owner_key
 from cnnviz.ui.lenet import lenet_note
-from cnnviz.ui.state import (choice_parser, friendly_errors, number_parser, plain, scaled_px, style_chart,
-                             url_number, url_select, url_sets, url_text_area, url_toggle)
+from cnnviz.ui.state import (choice_parser, friendly_errors, ignored, number_parser, plain, scaled_px,
+                             style_chart, url_number, url_select, url_sets, url_text_area, url_toggle)
 from cnnviz.ui.words import choice_label, setting_label
 from cnnviz.zoo import Setting, get_spec
 from cnnviz.ui.figures import chart, chart_in
@@ -41,7 +43,7 @@ MODELS = ("lenet5", "mlp", "tinyvgg", "convpool", "resnet20", "resnet32", "resne
           "resnet18", "mobilenet_v2", "custom")
 POLL_S = 1.0  # how often the live views redraw
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-RUN, EXP = "tr_run_obj", "tr_exp_obj"
+JOB, EXP = "tr_job", "tr_exp_job"
 CONFIG = {"displaylogo": False}
 
 
@@ -52,8 +54,8 @@ _style = functools.partial(style_chart, legend={"orientation": "h", "yanchor": "
 
 @st.cache_resource(show_spinner=False)
 def warm_up_once() -> bool:
-    """Start the training process machinery (imports) in the background, once per server."""
-    warm_up()
+    """Start the job workers (their imports take seconds) once per server, before the first Train."""
+    jobs.warm()
     return True
 
 
@@ -120,29 +122,29 @@ def training_form(lecture: bool) -> TrainConfig:
         note = lenet_note(tuple(sorted({"in_channels": c, "input_size": h, **settings}.items())))
         if note:
             st.caption(note)
+    f = FIELDS  # the bounds of every widget below: the same table the engine and the CLI check against
     c1, c2, c3, c4 = st.columns(4)
     with c1:
-        optimizer = url_select("Optimizer", "tr_opt", OPTIMIZERS, d.optimizer,
-                               help="adam, or sgd with momentum")
+        optimizer = url_select("Optimizer", "tr_opt", f["optimizer"].choices, d.optimizer, help=f["optimizer"].help)
     with c2:
-        lr = url_number("Learning rate", "tr_lr", d.lr, 1e-6, 10.0, format="%.4g", step=1e-3)
+        lr = url_number("Learning rate", "tr_lr", d.lr, 1e-6, f["lr"].hi, format="%.4g", step=1e-3)
     with c3:
-        epochs = url_number("Epochs", "tr_ep", d.epochs, 1, 1000)
+        epochs = url_number("Epochs", "tr_ep", d.epochs, int(f["epochs"].lo), int(f["epochs"].hi))
     with c4:
-        batch = url_number("Batch size", "tr_bs", d.batch_size, 1, 4096)
+        batch = url_number("Batch size", "tr_bs", d.batch_size, int(f["batch_size"].lo), int(f["batch_size"].hi))
     advanced: dict[str, Any] = {}
     specs = {
-        "schedule": ("Learning-rate schedule", "tr_sched", SCHEDULES, d.schedule),
-        "init": ("Weight initialisation", "tr_init", INITS, d.init),
-        "augment": ("Augmentation", "tr_aug", AUGMENTS, d.augment),
+        "schedule": ("Learning-rate schedule", "tr_sched", f["schedule"].choices, d.schedule),
+        "init": ("Weight initialisation", "tr_init", f["init"].choices, d.init),
+        "augment": ("Augmentation", "tr_aug", f["augment"].choices, d.augment),
     }
-    numbers = {
-        "momentum": ("Momentum (SGD)", "tr_mom", d.momentum, 0.0, 0.999),
-        "weight_decay": ("Weight decay", "tr_wd", d.weight_decay, 0.0, 1.0),
-        "seed": ("Seed", "tr_seed", d.seed, 0, 2**31 - 1),
-        "subset": ("Training images (0 = all)", "tr_subset", 0, 0, 10**7),
-        "max_seconds": ("Time limit in s (0 = none)", "tr_maxs", 0.0, 0.0, 86400.0),
-        "image_size": ("Image side in px (0 = the dataset's)", "tr_img", 0, 0, 1024),
+    numbers = {  # an optional setting shows None as 0
+        "momentum": ("Momentum (SGD)", "tr_mom", d.momentum, f["momentum"].lo, f["momentum"].hi),
+        "weight_decay": ("Weight decay", "tr_wd", d.weight_decay, f["weight_decay"].lo, f["weight_decay"].hi),
+        "seed": ("Seed", "tr_seed", d.seed, int(f["seed"].lo), int(f["seed"].hi)),
+        "subset": ("Training images (0 = all)", "tr_subset", 0, 0, int(f["subset"].hi)),
+        "max_seconds": ("Time limit in s (0 = none)", "tr_maxs", 0.0, 0.0, f["max_seconds"].hi),
+        "image_size": ("Image side in px (0 = the dataset's)", "tr_img", 0, 0, int(f["image_size"].hi)),
     }
     if lecture:
         for name, (_, key, choices, default) in specs.items():
@@ -172,39 +174,58 @@ def training_form(lecture: bool) -> TrainConfig:
 # ---------------------------------------------------------------------------------------------
 # Starting, polling and showing a run
 # ---------------------------------------------------------------------------------------------
-def start_run(cfg: TrainConfig) -> None:
-    """Create the run (checks the settings) and hand it to the process-wide run manager.
+def start_run(cfg: TrainConfig, keep: bool = False) -> None:
+    """Check the settings and submit the run as a job of this browser's owner; its id goes into the link.
 
-    The run trains in its own process (:class:`IsolatedRun`): the server's other work
-    cannot slow it down.
+    The job's lease is the server's timeout for a disconnected session: a run whose page is gone for
+    longer than that stops, so it cannot hold a worker for nobody.
     """
-    run = IsolatedRun(cfg, autosave=True)
-    manager().submit(run, owner=session_owner())
-    st.session_state[RUN] = run
+    cfg.validate()
+    params = {"config": cfg.to_dict(), "save": True if keep else None}  # None: kept when worth keeping
+    st.query_params[JOB] = jobs.submit("train", params, owner=owner_key(), label=cfg.model, lease_s=_lease())
 
 
-def current(key: str) -> Job | None:
-    return st.session_state.get(key)
+def _lease() -> float:
+    """A job's lease: the server's timeout for a disconnected session (the page is gone for good after it)."""
+    return max(float(st.get_option("server.disconnectedSessionTTL")), 10.0)
+
+
+def current_job(key: str = JOB, kind: str = "train") -> JobView | None:
+    """This browser's job of ``kind`` named by the link's ``key`` (None when there is none, or it is not this
+    browser's: a shared link shows the settings, never someone else's run)."""
+    raw = st.query_params.get(key)
+    if raw is None:
+        return None
+    view = jobs.get(raw)
+    if view is None or view.kind != kind or view.owner != owner_key():
+        ignored(key, raw, "no run of this browser has this id (runs are seen only in the browser that "
+                "started them)")
+        del st.query_params[key]
+        return None
+    return view
 
 
 def train_buttons(cfg_factory: Any) -> None:
-    run = current(RUN)
-    busy = run is not None and not run.done
+    view = current_job()
+    busy = view is not None and not view.ended
+    keep = url_toggle("Keep a checkpoint even if I stop it early", "tr_keep", False,
+                      help=f"A run that finishes, or trains {MIN_EPOCHS:g} epoch, is always kept; one stopped "
+                           "sooner only with this on (your oldest are deleted beyond the server's count limit)")
     c1, c2 = st.columns([1, 3])
     with c1:
         if st.button("Train", type="primary", disabled=busy, icon=":material/play_arrow:", width="stretch",
                      help="Start a run with these settings" if not busy else "A run is in progress: stop it first"):
             with friendly_errors("Training"):
-                start_run(cfg_factory())
+                start_run(cfg_factory(), keep)
                 st.rerun()
     with c2:
         if busy:
             # Next to Train, where nothing above moves while the run starts: a Stop button drawn below, in
             # the polling part, shifted as the page filled in, and clicks the moment it appeared missed it.
-            st.button("Stop training", icon=":material/stop:", key="tr_stop", on_click=run.stop,
-                      help="Stops within one batch and keeps what was learned")
-        elif run is not None and run.done:
-            st.caption(f"Last run: {run.label} on {run.config.dataset}, {run.status}.")
+            st.button("Stop training", icon=":material/stop:", key="tr_stop", on_click=jobs.cancel,
+                      args=(view.id, owner_key()), help="Stops within one batch and keeps what was learned")
+        elif view is not None:
+            st.caption(f"Last run: {plain(view.label)}, {view.state}.")
 
 
 def _eta(seconds: float | None) -> str:
@@ -213,28 +234,41 @@ def _eta(seconds: float | None) -> str:
     return f"{seconds:.0f} s left" if seconds < 90 else f"{seconds / 60:.1f} min left"
 
 
-def show_progress(run: TrainingRun) -> None:
-    p = run.progress
-    if run.status == "queued":
-        st.info(queue_message(run), icon=":material/hourglass_top:")
+def show_progress(view: JobView) -> None:
+    if view.state == "queued":
+        st.info(job_queue_message(view), icon=":material/hourglass_top:")
         return
-    if run.status == "failed":
-        st.error(f"The run failed: {run.error}", icon="⚠️")
+    if view.state == "failed":
+        st.error(f"The run failed: {plain(view.error)}", icon="⚠️")
         return
-    if p.step == 0:
-        if run.done:
+    p = view.last("progress")
+    if p is None or not p.get("step"):
+        if view.ended:
             st.info("Stopped before the first training step: nothing was learned or saved.")
         else:
-            st.progress(0.0, text=f"{run.phase} ...")
+            st.progress(0.0, text="starting ...")
         return
-    text = (f"{run.phase} · epoch {p.epoch:.1f} / {run.config.epochs} · {p.images_per_second:,.0f} images/s · "
-            f"{_eta(p.seconds_left) if not run.done else f'{p.seconds:.1f} s'} · {run.device_name}")
-    st.progress(p.fraction, text=text)
+    fraction = 1.0 if view.state == "finished" else min(1.0, p["epoch"] / max(1, p["epochs"]))
+    left = f"{p['seconds']:.1f} s" if view.ended else _eta(p.get("seconds_left"))
+    text = (f"{plain(p['run'])} · {p['phase']} · epoch {p['epoch']:.1f} / {p['epochs']} · "
+            f"{p['images_per_s']:,.0f} images/s · {left} · {p['device']}")
+    st.progress(fraction, text=text)
 
 
-def curves_figures(run: TrainingRun) -> tuple[go.Figure, go.Figure]:
+def curves(view: JobView) -> tuple[list[dict[str, float]], list[dict[str, float]], int]:
+    """The run's step records, epoch records and planned epochs: from the result once it ended, else the events."""
+    if view.result is not None:
+        r = view.result
+        return r.get("steps", []), r.get("epochs", []), int(r.get("config", {}).get("epochs", 1))
+    steps = [s for e in view.events if e.get("type") == "progress" for s in e.get("steps", [])]
+    epochs = [e for e in view.events if e.get("type") == "epoch"]
+    start = view.last("start") or {}
+    return steps, epochs, int(start.get("epochs", 1))
+
+
+def curves_figures(steps: list[dict[str, float]], epochs: list[dict[str, float]],
+                   planned: int) -> tuple[go.Figure, go.Figure]:
     """Loss and accuracy against epochs: training (every few steps and per epoch) and validation."""
-    steps, epochs = run.history.steps, run.history.epochs
     loss, acc = go.Figure(), go.Figure()
     for fig, key, scale in ((loss, "loss", 1.0), (acc, "accuracy", 100.0)):
         if steps:
@@ -245,34 +279,34 @@ def curves_figures(run: TrainingRun) -> tuple[go.Figure, go.Figure]:
                             mode="lines+markers", name="training (epoch mean)", line=dict(color=COLORS[0]))
             fig.add_scatter(x=[e["epoch"] for e in epochs], y=[e[f"val_{key}"] * scale for e in epochs],
                             mode="lines+markers", name="validation", line=dict(color=COLORS[1]))
-    xrange = dict(range=[0, run.config.epochs])
+    xrange = dict(range=[0, planned])
     _style(loss, "Loss (cross-entropy)", "epoch", "loss", xaxis=xrange)
     _style(acc, "Accuracy", "epoch", "accuracy (%)", xaxis=xrange, yaxis=dict(range=[0, 101]))
     return loss, acc
 
 
-def show_curves(run: TrainingRun) -> None:
-    loss, acc = curves_figures(run)
+def show_curves(view: JobView) -> None:
+    loss, acc = curves_figures(*curves(view))
     c1, c2 = st.columns(2)
     chart_in(c1, loss, config=CONFIG, key="tr_loss_chart")
     chart_in(c2, acc, config=CONFIG, key="tr_acc_chart")
 
 
 def live_run() -> None:
-    """The live view of this session's run: progress and curves; polls while the run is active (Stop is by Train)."""
-    run = current(RUN)
-    active = run is not None and not run.done
+    """The live view of this browser's run: progress and curves; polls while the run is active (Stop is by Train)."""
+    view = current_job()
+    active = view is not None and not view.ended
 
     @st.fragment(run_every=POLL_S if active else None)
     def _live() -> None:
-        run = current(RUN)
-        if run is None:
+        view = current_job()
+        if view is None:
             st.info("Choose the settings and press **Train**. The defaults train LeNet-5 (modern: ReLU, max "
                     "pooling, batch norm) on the bundled MNIST digits to about 98% test accuracy in seconds.")
             return
-        show_progress(run)
-        show_curves(run)
-        if active and run.done:
+        show_progress(view)
+        show_curves(view)
+        if active and view.ended:
             st.rerun()  # one full rerun: draws the results and stops this polling
 
     with st.container():  # the fragment redraws inside this one slot of the page, never beyond it
@@ -310,67 +344,70 @@ def _to_rgb(image: np.ndarray, max_value: float, scale: int) -> np.ndarray:
     return img.repeat(scale, 0).repeat(scale, 1)
 
 
-def show_mistakes(run: TrainingRun, per_row: int) -> None:
-    r, data = run.result, run.dataset
-    assert r is not None and data is not None
-    if not r.mistakes:
+def show_mistakes(result: dict[str, Any], per_row: int) -> None:
+    mistakes = result.get("mistakes", [])
+    if not mistakes:
         st.success("No test image was misclassified.")
         return
+    data, classes = cached_dataset(result["dataset"]), result["classes"]
     scale = max(1, 84 // data.image_shape[1])
-    images = [_to_rgb(m.image, data.max_value, scale) for m in r.mistakes]
-    captions = [f"{r.classes[m.true]} → {r.classes[m.predicted]} ({m.confidence:.0%})" for m in r.mistakes]
+    images = [_to_rgb(data.images["test"][m["index"]].numpy(), data.max_value, scale) for m in mistakes]
+    captions = [f"{classes[m['true']]} → {classes[m['predicted']]} ({m['confidence']:.0%})" for m in mistakes]
     st.image(images, caption=captions, width=scaled_px(84 if per_row > 4 else 112))
 
 
-def show_reading(run: TrainingRun) -> None:
-    reading = read_curves(run.history.epochs, run.dataset.num_classes if run.dataset else 10)
+def show_reading(result: dict[str, Any]) -> None:
+    reading = read_curves(result.get("epochs", []), len(result.get("classes", ())) or 10)
     box = {"good fit": st.success, "too early": st.info}.get(reading.verdict, st.warning)
     advice = "\n".join(f"- {a}" for a in reading.advice)
     box(f"**Reading the curves: {reading.verdict}.** {reading.summary}\n\n{advice}")
 
 
-def show_result(run: TrainingRun, lecture: bool) -> None:
+def show_result(view: JobView, lecture: bool) -> None:
     """Test accuracy, the reading of the curves, confusion matrix, per-class accuracy, mistakes, checkpoint."""
-    r = run.result
-    if r is None:
+    r = view.result
+    if r is None or r.get("test_accuracy") is None:
         return
     st.subheader("Result on the held-out test split")
+    confusion, classes = np.array(r["confusion"]), tuple(r["classes"])
+    totals = confusion.sum(axis=1)
+    per_class = np.divide(np.diag(confusion), totals, out=np.zeros(len(totals)), where=totals > 0)
     cols = st.columns(3 if lecture else 6)
-    metrics = [("Test accuracy", f"{r.test_accuracy:.2%}"), ("Test loss", f"{r.test_loss:.3f}"),
-               ("Training time", f"{r.seconds:.1f} s"), ("Images per second", f"{r.images_per_second:,.0f}"),
-               ("Epochs", significant(r.epochs_done)), ("Parameters", f"{r.params:,}")]
+    metrics = [("Test accuracy", f"{r['test_accuracy']:.2%}"), ("Test loss", f"{r['test_loss']:.3f}"),
+               ("Training time", f"{r['seconds']:.1f} s"), ("Images per second", f"{r['images_per_second']:,.0f}"),
+               ("Epochs", significant(r["epochs_done"])), ("Parameters", f"{r['params']:,}")]
     for i, (label, value) in enumerate(metrics):
         cols[i % len(cols)].metric(label, value)
     ended = {"finished": "finished", "stopped": "stopped by you (the model keeps what it learned)",
-             "time limit": "stopped at the time limit"}[r.reason]
-    st.caption(f"{run.label} on {run.config.dataset}: {ended}; {r.images_seen:,} training images seen on "
-               f"{r.device}. The test split ({int(r.confusion.sum()):,} images) was never seen by a training step.")
-    show_reading(run)
+             "time limit": "stopped at the time limit"}[r["reason"]]
+    st.caption(f"{plain(view.label)} on {r['dataset']}: {ended}; {r['images_seen']:,} training images seen on "
+               f"{r['device']}. The test split ({int(confusion.sum()):,} images) was never seen by a training step.")
+    show_reading(r)
     c1, c2 = st.columns(2)
-    chart_in(c1, confusion_figure(r.confusion, r.classes), config=CONFIG)
-    chart_in(c2, per_class_figure(r.per_class_accuracy, r.classes), config=CONFIG)
-    st.subheader(f"Misclassified test images (the {len(r.mistakes)} most confident mistakes)")
-    show_mistakes(run, 4 if lecture else 8)
-    if run.checkpoint is not None:
-        st.success(f"Saved as checkpoint **{plain(run.checkpoint.stem)}**: the Seeing inside page can load it (pick "
+    chart_in(c1, confusion_figure(confusion, classes), config=CONFIG)
+    chart_in(c2, per_class_figure(per_class, classes), config=CONFIG)
+    st.subheader(f"Misclassified test images (the {len(r.get('mistakes', []))} most confident mistakes)")
+    show_mistakes(r, 4 if lecture else 8)
+    if r.get("checkpoint"):
+        st.success(f"Saved as checkpoint **{plain(r['checkpoint'])}**: the Seeing inside page can load it (pick "
                    "it under Weights in its sidebar).", icon=":material/save:")
-    elif st.button("Save this run as a checkpoint", icon=":material/save:", key="tr_save",
-                   help=f"Runs stopped before {MIN_EPOCHS:g} epoch are not saved on their own."):
-        with friendly_errors("Saving"):
-            run.save_checkpoint()
-            prune_checkpoints()
-            st.rerun()
+    else:
+        st.caption(f"Not saved: a run stopped before {MIN_EPOCHS:g} epoch is kept only with \"Keep a checkpoint "
+                   "even if I stop it early\" on.")
 
 
 def show_checkpoints() -> None:
-    infos = list_checkpoints()
+    """This browser's checkpoints and the ones shared with the class."""
+    infos = list_checkpoints(owner=owner_key())
     if not infos:
         st.caption("No checkpoint saved yet.")
         return
+    me = owner_key()
     table = pd.DataFrame([{
         "name": c.name, "model": c.model, "dataset": c.dataset,
         "test accuracy": None if c.test_accuracy is None else round(100 * c.test_accuracy, 2),
         "saved": time.strftime("%Y-%m-%d %H:%M", time.localtime(c.created)),
+        "whose": "yours" if c.owner == me else "the class's",
         "size (KiB)": round(c.size_bytes / 1024, 1), "problem": c.error,
     } for c in infos])
     percent = st.column_config.NumberColumn(format="%.2f%%")
@@ -537,9 +574,46 @@ def _settings_table(exp_key: str, size: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def experiment_figures(job: ExperimentRun) -> list[go.Figure]:
+@dataclass
+class ExpRun:
+    """One run of an experiment job as the charts read it: from the job's events while it trains, from its
+    result once it ended."""
+
+    label: str
+    epochs_planned: int
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    grad_layers: list[str] = field(default_factory=list)
+    grad_norms: list[dict[str, Any]] = field(default_factory=list)
+    result: dict[str, Any] | None = None
+    status: str = "waiting"
+
+
+def experiment_runs(view: JobView, exp: Experiment) -> list[ExpRun]:
+    runs = {label: ExpRun(label, cfg.epochs) for label, cfg in exp.runs}
+    finished = {r["label"]: r for r in (view.result or {}).get("runs", [])}
+    for event in view.events:
+        run = runs.get(event.get("run"))
+        if run is None:
+            continue
+        if event["type"] == "progress":
+            run.steps += event.get("steps", [])
+            run.status = "running"
+        elif event["type"] == "epoch":
+            run.epochs.append(event)
+    for label, run in runs.items():
+        r = finished.get(label)
+        if r is not None:
+            run.steps, run.epochs, run.result = r.get("steps", run.steps), r.get("epochs", run.epochs), r
+            run.grad_layers, run.grad_norms = r.get("grad_layers", []), r.get("grad_norms", [])
+            run.status = "stopped" if r.get("reason") == "stopped" else "finished"
+        elif view.ended and run.status == "running":
+            run.status = view.state
+    return list(runs.values())
+
+
+def experiment_figures(runs: list[ExpRun], metric: str) -> list[go.Figure]:
     """Training and validation curves of every run side by side, and gradient norms per layer."""
-    metric = job.experiment.metric
     if metric == "loss":
         train_y, val_y, ylabel = (lambda s: s["loss"]), (lambda e: e["val_loss"]), "loss (cross-entropy)"
     else:
@@ -548,25 +622,25 @@ def experiment_figures(job: ExperimentRun) -> list[go.Figure]:
         ylabel = f"{metric} (%)"
     train, val = go.Figure(), go.Figure()
     grads = go.Figure()
-    for run, color in zip(job.runs, COLORS):
-        steps, epochs = run.history.steps, run.history.epochs
+    for run, color in zip(runs, COLORS):
+        steps, epochs = run.steps, run.epochs
         if steps:
             train.add_scatter(x=[s["epoch"] for s in steps], y=[train_y(s) for s in steps], mode="lines",
                               name=run.label, line=dict(color=color))
         if epochs:
             val.add_scatter(x=[e["epoch"] for e in epochs], y=[val_y(e) for e in epochs],
                             mode="lines+markers", name=run.label, line=dict(color=color))
-        records = run.history.grad_norms
+        records = run.grad_norms
         if records:
             layers = list(range(1, len(records[0]["norms"]) + 1))
-            names = run.history.grad_layers
+            names = run.grad_layers
             hover = "%{text}: %{y:.3g}<extra></extra>"
             grads.add_scatter(x=layers, y=records[0]["norms"], mode="lines", name=f"{run.label} at init",
                               line=dict(color=color, dash="dot"), text=names, hovertemplate=hover)
             if len(records) > 1:
                 grads.add_scatter(x=layers, y=records[-1]["norms"], mode="lines", text=names, hovertemplate=hover,
                                   name=f"{run.label} after epoch {records[-1]['epoch']:g}", line=dict(color=color))
-    epochs_max = max(r.config.epochs for r in job.runs)
+    epochs_max = max(r.epochs_planned for r in runs)
     _style(train, f"Training {metric} (every few batches)", "epoch", ylabel, xaxis=dict(range=[0, epochs_max]))
     _style(val, f"Validation {metric} (after each epoch)", "epoch", ylabel, xaxis=dict(range=[0, epochs_max]))
     figs = [train, val]
@@ -577,53 +651,51 @@ def experiment_figures(job: ExperimentRun) -> list[go.Figure]:
     return figs
 
 
-def experiment_summary(job: ExperimentRun) -> pd.DataFrame:
+def experiment_summary(runs: list[ExpRun]) -> pd.DataFrame:
     rows = []
-    for run in job.runs:
-        e = run.history.epochs
-        r = run.result
+    for run in runs:
+        e, r = run.epochs, run.result
         rows.append({"run": run.label, "status": run.status,
                      "train acc %": round(100 * e[-1]["train_accuracy"], 1) if e else None,
                      "val acc %": round(100 * e[-1]["val_accuracy"], 1) if e else None,
-                     "test acc %": None if r is None else round(100 * r.test_accuracy, 1),
-                     "parameters": None if r is None else r.params,
-                     "seconds": None if r is None else round(r.seconds, 1),
+                     "test acc %": None if r is None or r.get("test_accuracy") is None
+                     else round(100 * r["test_accuracy"], 1),
+                     "parameters": None if r is None else r.get("params"),
+                     "seconds": None if r is None or r.get("seconds") is None else round(r["seconds"], 1),
                      "reading": read_curves(e).verdict if e else ""})
     return pd.DataFrame(rows)
 
 
-def live_experiment() -> None:
-    job = current(EXP)
-    active = job is not None and not job.done
+def live_experiment(exp: Experiment) -> None:
+    view = current_job(EXP, "experiment")
+    active = view is not None and not view.ended
 
     @st.fragment(run_every=POLL_S if active else None)
     def _live() -> None:
-        job = current(EXP)
-        if job is None:
+        view = current_job(EXP, "experiment")
+        if view is None or (view.last("start") or {}).get("experiment", exp.key) != exp.key:
             return
-        stop_slot = st.empty()  # always there, so the elements below keep their places
-        if not job.done and stop_slot.button("Stop the experiment", icon=":material/stop:", key="tr_exp_stop"):
-            job.stop()
-        if job.status == "queued":
-            st.info(queue_message(job), icon=":material/hourglass_top:")
-        elif job.status == "failed":
-            st.error(f"The experiment failed: {job.error}", icon="⚠️")
-        else:
-            run = job.current
-            text = f"{job.experiment.title}: {job.status}"
-            if run is not None:
-                p = run.progress
-                text += (f" · {run.label} epoch {p.epoch:.1f} / {run.config.epochs} · "
-                         f"{p.images_per_second:,.0f} images/s")
-            st.progress(job.fraction if not job.done else 1.0, text=text)
-        figs = experiment_figures(job)
+        if view.state == "queued":
+            st.info(job_queue_message(view), icon=":material/hourglass_top:")
+            return
+        if view.state == "failed":
+            st.error(f"The experiment failed: {plain(view.error)}", icon="⚠️")
+            return
+        runs = experiment_runs(view, exp)
+        p = view.last("progress")
+        text = f"{exp.title}: {view.state}"
+        if p is not None and not view.ended:
+            text += f" · {plain(p['run'])} epoch {p['epoch']:.1f} / {p['epochs']} · {p['images_per_s']:,.0f} images/s"
+        done = sum(1.0 if r.result is not None else 0.0 for r in runs)
+        st.progress(1.0 if view.ended else min(1.0, done / max(1, len(runs))), text=text)
+        figs = experiment_figures(runs, exp.metric)
         cols = st.columns(2)
         for i, fig in enumerate(figs[:2]):
             chart_in(cols[i], fig, config=CONFIG, key=f"tr_exp_fig{i}")
         if len(figs) > 2:
             chart(figs[2], config=CONFIG, key="tr_exp_grads")
-        st.dataframe(experiment_summary(job), hide_index=True)
-        if active and job.done:
+        st.dataframe(experiment_summary(runs), hide_index=True)
+        if active and view.ended:
             st.rerun()
 
     with st.container():  # the fragment redraws inside this one slot of the page, never beyond it
@@ -655,15 +727,22 @@ def experiments_section(lecture: bool) -> None:
     exp = get_experiment(key, size)
     st.markdown(f"**The course notes:** {exp.notes}\n\n**Look for:** {exp.look_for}")
     st.dataframe(_settings_table(key, size), hide_index=True)
-    job = current(EXP)
-    busy = job is not None and not job.done
-    if st.button("Run experiment", type="primary", disabled=busy, icon=":material/science:",
-                 help="Runs every line of the table, one after the other" if not busy else
-                 "An experiment is in progress: stop it first"):
-        with friendly_errors("Experiment"):
-            st.session_state[EXP] = manager().submit(ExperimentRun(exp, isolate=True), owner=session_owner())
-            st.rerun()
-    live_experiment()
+    view = current_job(EXP, "experiment")
+    busy = view is not None and not view.ended
+    c1, c2 = st.columns([1, 3])
+    with c1:
+        if st.button("Run experiment", type="primary", disabled=busy, icon=":material/science:",
+                     help="Runs every line of the table, one after the other" if not busy else
+                     "An experiment is in progress: stop it first"):
+            with friendly_errors("Experiment"):
+                st.query_params[EXP] = jobs.submit("experiment", {"experiment": key, "size": size},
+                                                   owner=owner_key(), label=exp.title, lease_s=_lease())
+                st.rerun()
+    with c2:
+        if busy:  # next to Run, where nothing moves while the experiment starts (as the Train part's Stop)
+            st.button("Stop the experiment", icon=":material/stop:", key="tr_exp_stop", on_click=jobs.cancel,
+                      args=(view.id, owner_key()))
+    live_experiment(exp)
     if key == "plain_vs_residual":
         st.subheader("Vanishing or exploding? Gradients at initialisation")
         bn = url_toggle("Batch norm in the nets", "tr_exp_bn", False)

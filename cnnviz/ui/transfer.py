@@ -1,10 +1,10 @@
 """The transfer page's sections (transfer learning, features off the shelf, ensembles, multi-crop) and
 :func:`job_panel`, the one-click experiment runner that the augmentation studio uses too.
 
-An experiment runs as a :class:`cnnviz.transfer.Background` job handed to the process-wide
-run manager and kept in ``st.session_state``: reruns and widget changes neither stop nor
-lose it; a fragment polls its progress and one full rerun draws the result. Every key
-starts with ``tl_`` so this page's query parameters never clash with another page's.
+An experiment runs as a job of :mod:`cnnviz.jobs` in a worker process (never in the server), its id
+kept in ``st.session_state``: reruns and widget changes neither stop nor lose it; a fragment polls its
+progress and one full rerun draws the result. Every key starts with ``tl_`` so this page's query
+parameters never clash with another page's.
 """
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ from typing import Any, Callable
 
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
-from cnnviz import ensemble as E
-from cnnviz import transfer as T
+from cnnviz import jobs
 from cnnviz.analysis import significant
 from cnnviz.data import load_dataset
-from cnnviz.train import manager
-from cnnviz.ui.jobs import queue_message, session_owner
-from cnnviz.ui.state import friendly_errors, style_chart, url_number, url_select, url_toggle
+from cnnviz.train import ensemble as E
+from cnnviz.train import transfer as T
+from cnnviz.train.studies import result_from
+from cnnviz.ui.jobs import job_queue_message
+from cnnviz.ui.owner import owner_key
+from cnnviz.ui.state import friendly_errors, plain, style_chart, url_number, url_select, url_toggle
 from cnnviz.zoo import build
 from cnnviz.ui.figures import chart, chart_in
 
@@ -37,53 +38,59 @@ def duration(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
 
 
-def job_panel(key: str, button: str, make: Callable[[], T.Background], show: Callable[[Any], None],
-              settings: dict[str, Any], hint: str) -> None:
+def job_panel(key: str, button: str, kind: str, show: Callable[[Any], None], settings: dict[str, Any],
+              hint: str) -> None:
     """A Run button, the job's live progress, and ``show(result)`` once it is done.
 
-    ``make()`` builds the job from ``settings`` (the widgets' values); when they differ from
-    the finished job's, the page says that the result is for other settings.
+    The experiment is a job of :mod:`cnnviz.jobs` (``kind`` of :data:`cnnviz.train.studies.STUDIES`, run in
+    a worker process) of this browser's owner; its id is kept in the session under ``key``, with the
+    ``settings`` it ran with: when the widgets' differ, the page says that the result is for other settings.
     """
-    job: T.Background | None = st.session_state.get(key)
-    busy = job is not None and not job.done
+    job_id = st.session_state.get(key)
+    view = jobs.get(job_id) if job_id is not None else None
+    busy = view is not None and not view.ended
     c1, c2 = st.columns([1, 3])
     with c1:
         if st.button(button, type="primary", disabled=busy, icon=":material/play_arrow:", key=f"{key}_btn",
                      width="stretch"):
             with friendly_errors(button):
-                st.session_state[key] = manager().submit(make(), owner=session_owner())
+                lease = max(float(st.get_option("server.disconnectedSessionTTL")), 10.0)
+                st.session_state[key] = jobs.submit(kind, settings, owner=owner_key(), label=kind, lease_s=lease)
+                st.session_state[f"{key}_settings"] = settings
                 st.rerun()
     with c2:
-        if job is None:
+        if view is None:
             st.caption(hint)
-        elif job.done and job.kwargs != settings:
+        elif busy:  # next to the button, where nothing moves while the job starts
+            st.button("Stop", icon=":material/stop:", key=f"{key}_stop", on_click=jobs.cancel,
+                      args=(view.id, owner_key()))
+        elif st.session_state.get(f"{key}_settings") != settings:
             st.caption("The settings changed since this result: press the button to run again.")
 
     @st.fragment(run_every=POLL_S)
     def live() -> None:
-        job = st.session_state.get(key)
-        if job is None:
+        view = jobs.get(st.session_state.get(key, ""))
+        if view is None:
             return
-        if job.status == "queued":
-            st.info(queue_message(job), icon=":material/hourglass_top:")
-        elif not job.done:
-            if st.button("Stop", icon=":material/stop:", key=f"{key}_stop"):
-                job.stop()
-            st.progress(job.fraction, text=f"{job.message}")
+        if view.state == "queued":
+            st.info(job_queue_message(view), icon=":material/hourglass_top:")
+        elif not view.ended:
+            p = view.last("progress") or {"fraction": 0.0, "message": "starting ..."}
+            st.progress(p["fraction"], text=plain(p["message"]))
         else:
             st.rerun()  # one full rerun draws the result and stops this polling
 
     if busy:  # polled only while the job runs; a fragment that draws nothing could blank what follows it
         live()
-    elif job is not None:
+    elif view is not None:
         with st.container():
-            if job.status == "failed":
-                st.error(f"{button} failed: {job.error}", icon="⚠️")
-            elif job.status == "stopped":
+            if view.state == "failed":
+                st.error(f"{button} failed: {plain(view.error)}", icon="⚠️")
+            elif view.state == "stopped":
                 st.warning("Stopped before the end.")
-            elif job.result is not None:
-                st.caption(f"Finished in {job.seconds:.1f} s.")
-                show(job.result)
+            elif view.result is not None:
+                st.caption(f"Finished in {view.times['ended'] - view.times['started']:.1f} s.")
+                show(result_from(kind, view.result))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,7 +227,7 @@ def transfer_section() -> None:
         st.markdown(f"- **{case.title}**: {case.explain}")
     with friendly_errors("Transfer learning"):
         settings = _transfer_settings()
-        job_panel("tl_job", "Run the four cases", lambda: T.Background(T.run_transfer, label="transfer", **settings),
+        job_panel("tl_job", "Run the four cases", "transfer",
                   show_transfer, settings, "About 10-30 s on a 2-core CPU (the first time also trains the source "
                   "network for a few seconds).")
 
@@ -252,7 +259,7 @@ def shelf_section() -> None:
             per_class = url_number("Target images per class", "tl_sh_n", 5, 1, 300, 1)
         settings = {"dataset": dataset, "per_class": per_class}
         job_panel("tl_sh_job", "Extract features and fit",
-                  lambda: T.Background(T.features_experiment, label="shelf", **settings),
+                  "shelf",
                   show_shelf, settings, "A few seconds.")
 
 
@@ -311,7 +318,7 @@ def ensemble_section() -> None:
         with c4:
             epochs = url_number("Epochs", "tl_en_ep", 10, 1, 50, 1)
         settings = {"dataset": dataset, "k": k, "train_size": train_size, "epochs": epochs}
-        job_panel("tl_en_job", "Train the ensemble", lambda: T.Background(E.run_ensemble, label="ensemble", **settings),
+        job_panel("tl_en_job", "Train the ensemble", "ensemble",
                   show_ensemble, settings, "About 10-20 s for 5 networks on a 2-core CPU.")
 
 
@@ -374,7 +381,7 @@ def multicrop_section() -> None:
                           width="stretch")
         settings = {"dataset": dataset, "crop": crop, "train_size": train_size, "epochs": epochs}
         job_panel("tl_mc_job", "Train and compare",
-                  lambda: T.Background(E.run_multicrop, label="multicrop", **settings),
+                  "multicrop",
                   show_multicrop, settings, "About 15 s on a 2-core CPU.")
 
 

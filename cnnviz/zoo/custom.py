@@ -37,6 +37,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from cnnviz.budget import budget
 from cnnviz.errors import ConfigError
 from cnnviz.zoo.base import ZooModel
 from cnnviz.zoo.inception import BasicConv2d, Inception
@@ -905,8 +906,6 @@ def build_network(layers: Sequence[LayerSpec] | str, input_size: Sequence[int] =
     if reuse is not None and not on_meta:
         raise ValueError("build_network reuses modules on the meta device only")
     if not on_meta:
-        from cnnviz.guard import budget
-
         total = sum(s.params for s in steps)
         limit = budget().max_params
         if total > limit:

@@ -165,13 +165,7 @@ def register(
     return deco
 
 
-def _load_families() -> None:
-    # Importing the family modules fills the registry.
-    from cnnviz.zoo import families  # noqa: F401
-
-
 def get_spec(name: str) -> ModelSpec:
-    _load_families()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -181,7 +175,6 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def list_models(family: str | None = None) -> list[ModelSpec]:
-    _load_families()
     return [s for s in _REGISTRY.values() if family is None or s.family == family]
 
 

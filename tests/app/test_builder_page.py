@@ -6,6 +6,8 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 import cnnviz
+from cnnviz import jobs
+from cnnviz.jobs import store
 from cnnviz.ui import builder as b
 from cnnviz.zoo.custom import LENET5_TEXT
 from tests.app.pages import open_page
@@ -183,10 +185,13 @@ def test_a_training_challenge_trains_only_a_network_that_meets_the_other_conditi
     assert b.CH_RUN not in at.session_state
     at.text_area(key=b.NET).set_value("conv(8,5) bn relu maxpool(2) conv(16,5) bn relu maxpool(2) fc(10)").run()
     _check(at)
-    _, _, run = at.session_state[b.CH_RUN]
-    assert run.config.model == "custom" and run.config.dataset == "mnist"
-    run.stop()
-    assert run.wait(120)
+    _, _, job_id = at.session_state[b.CH_RUN]
+    view = jobs.get(job_id)
+    assert view.kind == "train" and not view.ended  # in a job worker, never in the server
+    spec = store.load(job_id).params["config"]
+    assert spec["model"] == "custom" and spec["dataset"] == "mnist"
+    jobs.cancel(job_id, view.owner)
+    assert jobs.wait(job_id, 120).state == "stopped"
 
 
 def test_see_inside_asks_to_train_a_network_without_weights() -> None:

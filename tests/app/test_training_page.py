@@ -1,4 +1,5 @@
-"""AppTest: the Training lab renders its three parts, and a run lives on across reruns and page parts."""
+"""AppTest: the Training lab renders its three parts; a run is a job named by the link, so it lives on across
+reruns, page parts, reloads and a second tab of the same browser, and no other browser sees it."""
 from __future__ import annotations
 
 import time
@@ -6,7 +7,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.ui.training import EXP, RUN
+from cnnviz import jobs
+from cnnviz.ui.owner import KEY
+from cnnviz.ui.training import EXP, JOB
 from tests.app.pages import open_page
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "training.py")
@@ -20,8 +23,17 @@ def _button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
 
-def _wait_done(job, timeout: float = 120) -> None:  # noqa: ANN001
-    assert job.wait(timeout), f"still {job.status} after {timeout} s"
+def _job(at: AppTest) -> jobs.JobView:
+    return jobs.get(at.query_params[JOB][0] if isinstance(at.query_params[JOB], list) else at.query_params[JOB])
+
+
+def _wait_for_steps(job_id: str, steps: int, timeout: float = 180) -> None:
+    """Until the job has trained ``steps`` batches (a worker's first run loads torch and the data: slow on a
+    busy machine)."""
+    deadline = time.monotonic() + timeout
+    while (jobs.get(job_id).last("progress") or {}).get("step", 0) < steps:
+        assert time.monotonic() < deadline, f"fewer than {steps} training steps after {timeout} s"
+        time.sleep(0.05)
 
 
 def test_train_part_renders_defaults_and_device() -> None:
@@ -43,42 +55,46 @@ def test_lecture_mode_hides_the_advanced_settings() -> None:
     assert not [e for e in at.expander if e.label == "More training settings"]
     assert not [n for n in at.number_input if n.key == "tr_wd"]
     _button(at, "Train").click().run()
-    run = at.session_state[RUN]
-    assert run.config.weight_decay == 0.001 and run.config.schedule == "cosine"
-    run.stop()
-    _wait_done(run)
+    view = _job(at)
+    assert view.state in ("queued", "running")
+    jobs.cancel(view.id, view.owner)
+    result = jobs.wait(view.id, 120).result
+    assert result is None or (result["config"]["weight_decay"] == 0.001 and result["config"]["schedule"] == "cosine")
 
 
-def test_a_run_continues_across_reruns_and_parts() -> None:
+def test_a_run_continues_across_reruns_parts_reloads_and_tabs() -> None:
     at = _page(tr_subset="512", tr_ep="40", tr_aug="none")
     _button(at, "Train").click().run()
     assert not at.exception
-    run = at.session_state[RUN]
-    assert run.status in ("queued", "running") and run.config.subset == 512 and run.config.epochs == 40
-    deadline = time.monotonic() + 60
-    while run.progress.step < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    step = run.progress.step
+    view = _job(at)
+    assert view.state in ("queued", "running") and view.kind == "train"
+    _wait_for_steps(view.id, 3)
     at.number_input(key="tr_lr").set_value(0.01).run()  # a widget change: a full rerun
-    assert at.session_state[RUN] is run and not run.done and run.progress.step >= step
+    assert _job(at).id == view.id and not _job(at).ended
     at.query_params["tr_part"] = "Data"  # another part of the page
     at.run()
-    assert not at.exception and at.session_state[RUN] is run
     at.query_params["tr_part"] = "Train"
     at.run()
-    assert at.session_state[RUN] is run and _button(at, "Train").disabled  # busy: one run at a time
+    assert not at.exception and _job(at).id == view.id and _button(at, "Train").disabled  # one run at a time
+    # a reload or a second tab of the same browser (same owner key, same link) finds the run and its progress
+    tab = AppTest.from_file(PAGE, default_timeout=120)
+    tab.session_state[KEY] = at.session_state[KEY]
+    tab.query_params[JOB] = view.id
+    tab.run()
+    assert not tab.exception and _button(tab, "Train").disabled
+    assert any("images/s" in (p.proto.text or "") for p in tab.get("progress"))
+    # another browser with the same link sees nothing of it
+    other = _page(**{JOB: view.id})
+    assert not _button(other, "Train").disabled and any("no run of this browser" in w.value for w in other.warning)
     _button(at, "Stop training").click().run()
-    _wait_done(run)
+    assert jobs.wait(view.id, 60).state == "stopped"
     at.run()
-    assert not at.exception and run.status == "stopped"
+    assert not at.exception
     assert any(s.value == "Result on the held-out test split" for s in at.subheader)
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["Test accuracy"].rstrip("%")) > 10.0
     assert any("stopped by you" in c.value for c in at.caption)
-    if run.result.epochs_done < 1:  # stopped early: kept only on request
-        assert run.checkpoint is None
-        _button(at, "Save this run as a checkpoint").click().run()
-    assert run.checkpoint is not None and run.checkpoint.exists()
+    assert any("Last run: lenet5, stopped." in c.value for c in at.caption)
     assert _button(at, "Train").disabled is False
 
 
@@ -93,17 +109,18 @@ def test_data_part_shows_the_dataset_and_preprocessing() -> None:
     assert any("A stand-in, not CIFAR-10" in i.value for i in at.info)
 
 
-def test_experiment_runs_from_one_click() -> None:
+def test_experiment_runs_from_one_click_as_a_job_named_by_the_link() -> None:
     at = _page(tr_part="Experiments", tr_exp="overfit_tiny")
     assert any("overfit" in m.value.lower() for m in at.markdown)
     _button(at, "Run experiment").click().run()
-    job = at.session_state[EXP]
-    _wait_done(job)
+    view = jobs.get(at.query_params[EXP][0] if isinstance(at.query_params[EXP], list) else at.query_params[EXP])
+    assert view is not None and view.kind == "experiment"
+    assert jobs.wait(view.id, 120).state == "finished"
     at.run()
-    assert not at.exception and job.status == "finished"
+    assert not at.exception
     assert len(at.get("plotly_chart")) == 2  # training and validation curves
     summary = at.dataframe[1].value
-    assert summary["reading"].tolist() == ["overfitting"]
+    assert summary["status"].tolist() == ["finished"] and summary["reading"].tolist() == ["overfitting"]
 
 
 def test_the_lenet5_trained_here_says_how_it_differs_from_the_course_network() -> None:
@@ -117,3 +134,23 @@ def test_the_lenet5_trained_here_says_how_it_differs_from_the_course_network() -
     trained = cnnviz.build("lenet5", in_channels=1, input_size=28, variant="modern", batch_norm=True)
     assert f"maps 24x24x6, 12x12x6, 8x8x16, 4x4x16, {sum(p.numel() for p in trained.parameters()):,} parameters" in note
     assert "ReLU, max pooling and batch norm" in note
+
+
+def test_a_run_stopped_early_is_kept_only_on_request_and_listed_for_its_owner_only() -> None:
+    from cnnviz.train import list_checkpoints
+
+    for keep in ("0", "1"):
+        at = _page(tr_subset="4096", tr_ep="1000", tr_aug="none", tr_keep=keep)  # 64 batches an epoch
+        _button(at, "Train").click().run()
+        view = _job(at)
+        _wait_for_steps(view.id, 1)
+        _button(at, "Stop training").click().run()
+        assert jobs.wait(view.id, 60).state == "stopped"
+        at.run()
+        name = jobs.get(view.id).result["checkpoint"]
+        mine = {c.name for c in list_checkpoints(owner=at.session_state[KEY])}
+        if keep == "1":
+            assert name in mine and any(name in s.value for s in at.success)
+            assert name not in {c.name for c in list_checkpoints(owner="someone-else")}
+        else:
+            assert name is None and any("kept only with" in c.value for c in at.caption)

@@ -16,21 +16,11 @@ import torch
 from torch import nn
 from torchvision.transforms import v2
 
+from cnnviz.augment import Pipeline, step
+from cnnviz.data import load_dataset
 from cnnviz.errors import ConfigError
-
-
-@torch.no_grad()
-def probabilities(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """Softmax outputs (N, classes) of ``model`` in eval mode, in batches."""
-    was_training = model.training
-    model.eval()
-    try:
-        device = next(model.parameters()).device
-        out = [torch.softmax(model(images[i:i + batch_size].to(device)).float(), dim=1).cpu()
-               for i in range(0, len(images), batch_size)]
-    finally:
-        model.train(was_training)
-    return torch.cat(out)
+from cnnviz.train.tensors import accuracy, balanced_subset, build_model, normalise, probabilities, train_tensors
+from cnnviz.zoo import build
 
 
 def average_probabilities(models: Sequence[nn.Module], images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
@@ -38,11 +28,6 @@ def average_probabilities(models: Sequence[nn.Module], images: torch.Tensor, bat
     if not models:
         raise ConfigError("an ensemble needs at least one network")
     return torch.stack([probabilities(m, images, batch_size) for m in models]).mean(dim=0)
-
-
-def accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
-    """Share of the rows whose most probable class is the label."""
-    return float((probs.argmax(dim=1) == labels).float().mean())
 
 
 def model_bytes(model: nn.Module) -> int:
@@ -146,8 +131,6 @@ def timed(fn, *args, repeat: int = 3, budget_s: float = 1.0, **kwargs):  # noqa:
 
 
 def _subset(dataset: str, train_size: int):  # noqa: ANN202 - (data, splits)
-    from cnnviz.augment import balanced_subset
-    from cnnviz.data import load_dataset
 
     if not 20 <= train_size <= 5000:
         raise ConfigError(f"training images must be 20 to 5,000, got {train_size}")
@@ -165,12 +148,10 @@ def run_ensemble(dataset: str = "mnist", *, k: int = 5, train_size: int = 500, e
                  progress: Callable[[str, float], None] | None = None) -> EnsembleResult:
     """Train ``k`` copies of ``model`` from different random initialisations (random seeds ``seed`` to ``seed+k-1``).
 
-    The default is :func:`cnnviz.augment.build_model`'s narrow tinyvgg (``width`` 8, 12K
+    The default is :func:`cnnviz.train.tensors.build_model`'s narrow tinyvgg (``width`` 8, 12K
     parameters): five train in seconds on a CPU, each weak enough on 500 images that
     averaging visibly helps.
     """
-    from cnnviz.augment import build_model
-    from cnnviz.transfer import normalise, train_tensors
 
     if not 2 <= k <= 10:
         raise ConfigError(f"an ensemble here has 2 to 10 networks, not {k}")
@@ -209,9 +190,6 @@ def run_multicrop(dataset: str = "cifar_standin", *, crop: int = 28, train_size:
                   model: str = "tinyvgg", settings: dict | None = None, seed: int = 0,
                   progress: Callable[[str, float], None] | None = None) -> MultiCropResult:
     """Train on random ``crop`` x ``crop`` crops (and mirrors), then test with the centre crop and with 10 crops."""
-    from cnnviz.augment import Pipeline, step
-    from cnnviz.transfer import normalise, train_tensors
-    from cnnviz.zoo import build
 
     data, splits = _subset(dataset, train_size)
     c, h, w = data.image_shape

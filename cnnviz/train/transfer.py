@@ -17,9 +17,7 @@ random seeds 0-4 (scratch about 72%, the transfer cases about 80-89%).
 :func:`off_the_shelf` is the course notes' "CNN features off the shelf": the source network's
 penultimate features fed to a scikit-learn logistic regression.
 
-:class:`TensorRun` trains a given model on given uint8 tensors with the training
-engine's loop (:class:`cnnviz.train.TrainingRun`), optionally through a per-image
-``torchvision.transforms.v2`` pipeline; the augmentation and ensemble experiments use it too.
+Training on tensors is :mod:`cnnviz.train.tensors`, shared with the augmentation and ensemble experiments.
 """
 from __future__ import annotations
 
@@ -32,160 +30,13 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from cnnviz import guard, paths
+from cnnviz import paths
 from cnnviz.errors import ConfigError
 from cnnviz.data import Dataset, load_dataset
-from cnnviz.ensemble import accuracy, probabilities
-from cnnviz.inspect.images import IMAGENET_MEAN, IMAGENET_STD
-from cnnviz.train import TrainingRun, load_checkpoint, save_checkpoint
-from cnnviz.train.jobs import Job
+from cnnviz.data.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from cnnviz.train.checkpoints import load_checkpoint, save_checkpoint
+from cnnviz.train.tensors import Splits, accuracy, normalise, probabilities, train_tensors
 from cnnviz.zoo import build
-
-Splits = dict[str, tuple[torch.Tensor, torch.Tensor]]  # split -> (uint8 images (N, C, H, W), labels (N,))
-
-
-# ---------------------------------------------------------------------------------------------
-# Training a given model on given tensors, with the engine's loop
-# ---------------------------------------------------------------------------------------------
-class _Batches:
-    """uint8 images that index like a tensor: ``x[idx]`` is the normalised (and augmented) batch."""
-
-    def __init__(self, images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, device: torch.device,
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None) -> None:
-        self.images, self.mean, self.std, self.device, self.transform = images, mean, std, device, transform
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, idx: Any) -> torch.Tensor:
-        batch = self.images[idx.cpu() if isinstance(idx, torch.Tensor) else idx]
-        if self.transform is not None:
-            batch = torch.stack([self.transform(img) for img in batch])
-        return normalise(batch, self.mean, self.std).to(self.device)
-
-
-def normalise(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, C, H, W) -> float, scaled to [0, 1] and standardised per channel."""
-    return (images.float() / 255 - mean[:, None, None]) / std[:, None, None]
-
-
-class TensorRun(TrainingRun):
-    """A :class:`TrainingRun` of ``network`` on ``splits`` (train / val / test uint8 tensors).
-
-    ``transform`` (e.g. an augmentation pipeline) is applied to each training image, each
-    time it is drawn. ``mean`` / ``std`` normalise the inputs (a pretrained network keeps its
-    own). ``config`` changes (``epochs``, ``lr``, ``seed`` ...) are the engine's; its
-    ``dataset`` only names the data. Frozen parameters (``requires_grad=False``) are not
-    given to the optimizer, and frozen modules listed in ``frozen`` stay in eval mode
-    (batch-norm statistics unchanged). ``threads`` defaults to 1: on images of 32 pixels or
-    less, per-image augmentation and small convolutions run faster on one thread than on two
-    (no synchronisation between threads), and a busy machine does not make them crawl.
-    """
-
-    def __init__(self, network: nn.Module, splits: Splits, classes: Sequence[str], mean: Sequence[float],
-                 std: Sequence[float], *, transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                 frozen: Sequence[str] = (), label: str = "", threads: int | None = 1, **changes: Any) -> None:
-        missing = [s for s in ("train", "val", "test") if s not in splits]
-        if missing:
-            raise ConfigError(f"TensorRun needs train, val and test splits; missing {', '.join(missing)}")
-        super().__init__(label=label, **{"augment": "none", **changes})
-        self.network = network
-        self.splits = splits
-        self.classes = tuple(classes)
-        self.mean_std = (torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32))
-        self.transform = transform
-        self.frozen = tuple(frozen)
-        self.threads = threads
-
-    def _prepare(self) -> tuple[nn.Module, Dataset]:
-        self.phase = "building the model"
-        name, settings = getattr(self.network, "cnnviz_name", None), getattr(self.network, "cnnviz_settings", None)
-        if name is not None and settings is not None:  # the resource budget, as the engine checks it
-            shape = tuple(self.splits["val"][0].shape[1:])  # what the network sees (train may be cropped)
-            guard.check_model(name, settings, input_shape=shape, purpose="training",
-                              batch_size=self.config.batch_size)
-        torch.manual_seed(self.config.seed)
-        model = self.network.to(self.device)
-        for name in self.frozen:
-            model.get_submodule(name).register_forward_pre_hook(_keep_eval)
-        mean, std = self.mean_std
-        x, y = self.splits["train"]
-        self._data = {"train": (_Batches(x, mean, std, self.device, self.transform), y.to(self.device))}
-        for split in ("val", "test"):
-            xs, ys = self.splits[split]
-            self._data[split] = (normalise(xs, mean, std).to(self.device), ys.to(self.device))
-        self.train_images = len(y)
-        data = Dataset(name=self.config.dataset, title=self.label, about="", classes=self.classes,
-                       images={s: v[0] for s, v in self.splits.items()},
-                       labels={s: v[1] for s, v in self.splits.items()})
-        data._cache["stats"] = (mean, std)
-        return model, data
-
-
-def _keep_eval(module: nn.Module, _inputs: Any) -> None:
-    """Forward pre-hook on a frozen module: run it in eval mode even while the rest trains."""
-    module.eval()
-
-
-def train_tensors(network: nn.Module, splits: Splits, classes: Sequence[str], mean: Sequence[float],
-                  std: Sequence[float], *, report: Callable[[str, float], None] | None = None, message: str = "",
-                  span: tuple[float, float] = (0.0, 1.0), **kwargs: Any) -> TensorRun:
-    """Train and return the finished :class:`TensorRun` (its ``model`` is ``network``, trained).
-
-    With ``report``, the run trains in its own thread while ``report(message, fraction)`` is
-    called a few times a second, the fraction going from ``span[0]`` to ``span[1]``.
-    """
-    run = TensorRun(network, splits, classes, mean, std, **kwargs)
-    if report is None:
-        run.run()
-        return run
-    run.start()
-    lo, hi = span
-    try:
-        while not run.wait(0.25):
-            report(message, lo + (hi - lo) * run.progress.fraction)
-    except BaseException:
-        run.stop()
-        raise
-    if run.status == "failed":
-        raise ConfigError(run.error or "training failed")
-    return run
-
-
-class Stopped(Exception):
-    """Raised from a progress callback when the user stopped the job."""
-
-
-class Background(Job):
-    """One of this module's experiments (any function taking ``progress``) as a job in a thread.
-
-    Pages keep it in ``st.session_state`` and poll :attr:`fraction` / :attr:`message`;
-    :attr:`result` is the function's return value once :attr:`status` is ``finished``.
-    Stopping takes effect at the next progress report (a few times a second while training).
-    """
-
-    def __init__(self, fn: Callable[..., Any], label: str = "", **kwargs: Any) -> None:
-        super().__init__()
-        self.fn, self.kwargs, self.label = fn, kwargs, label or fn.__name__
-        self.fraction, self.message = 0.0, "waiting"
-        self.result: Any = None
-        self.seconds: float | None = None
-
-    def _progress(self, message: str, fraction: float) -> None:
-        if self.stop_requested:
-            raise Stopped
-        self.message, self.fraction = message, max(self.fraction, min(1.0, fraction))
-
-    def _work(self) -> None:
-        start = time.perf_counter()
-        try:
-            self.result = self.fn(progress=self._progress, **self.kwargs)
-        except Stopped:
-            return
-        finally:
-            self.seconds = time.perf_counter() - start
-        self.fraction, self.message = 1.0, "done"
-
 
 # ---------------------------------------------------------------------------------------------
 # Tasks: source and target classes of one dataset
