@@ -30,8 +30,8 @@ from cnnviz.ui.model_settings import hidden_value
 from cnnviz.ui.jobs import job_queue_message
 from cnnviz.ui.owner import owner_key
 from cnnviz.ui.lenet import lenet_note
-from cnnviz.ui.state import (choice_parser, friendly_errors, ignored, number_parser, plain, scaled_px, style_chart,
-                             url_number, url_select, url_sets, url_text_area, url_toggle)
+from cnnviz.ui.state import (choice_parser, friendly_errors, ignored, number_parser, plain, scaled_px,
+                             style_chart, url_number, url_select, url_sets, url_text_area, url_toggle)
 from cnnviz.ui.words import choice_label, setting_label
 from cnnviz.zoo import Setting, get_spec
 from cnnviz.ui.figures import chart, chart_in

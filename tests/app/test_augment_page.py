@@ -36,8 +36,8 @@ def test_each_method_shows_its_results_and_code(method: str) -> None:
     for cls in expected:
         assert f"{cls}(" in code
     names = {p.name for p in A.METHODS[method].params}
-    for key in names:  # each parameter has its widget, bound to the URL
-        assert f"ag_1_{method}_{key}" in at.query_params
+    for key in names:  # each parameter has its widget, bound to the URL (a link names only changed values)
+        assert f"ag_1_{method}_{key}" in at.session_state
 
 
 def test_a_parameter_change_changes_the_code() -> None:

@@ -126,7 +126,7 @@ def test_a_run_stopped_early_is_kept_only_on_request_and_listed_for_its_owner_on
     from cnnviz.train import list_checkpoints
 
     for keep in ("0", "1"):
-        at = _page(tr_subset="256", tr_ep="1000", tr_aug="none", tr_keep=keep)
+        at = _page(tr_subset="4096", tr_ep="1000", tr_aug="none", tr_keep=keep)  # 64 batches an epoch
         _button(at, "Train").click().run()
         view = _job(at)
         _wait_for_steps(view.id, 1)
