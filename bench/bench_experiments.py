@@ -1,105 +1,61 @@
-"""Every one-click experiment of the app at the page's default settings: time, and the effect it teaches.
+"""Every one-click experiment at N random seeds, at the CPU default size, through the job layer as the page runs it.
 
-The Training lab's experiments (at the size the page picks on this device: ``quick`` on a
-CPU) and the little-data experiments of the Augmentation and Transfer pages, each run the
-way its page runs it, one after the other, from a fresh ``$CNNVIZ_HOME`` (so the transfer
-experiment also pretrains its source network, as on a fresh server). Each line gives the
-wall time, whether it stayed under the 60 s target, and the numbers that show the effect.
+For each experiment: how many seeds showed its lesson (the same ``lesson()`` the page and the tests use), and the
+median and worst wall time as a user waits for it (submit to result, workers already started), against the 60 s
+target. Runs from a fresh ``$CNNVIZ_HOME`` (nothing cached). The 1-minute load average before and after is
+printed, since the machine may be shared.
 
-Run: ``.venv/bin/python bench/bench_experiments.py [--only transfer,ensemble]``
+Run: ``.venv/bin/python bench/bench_experiments.py --seeds 3 [--only depth,dropout] [--size quick]``
 """
 from __future__ import annotations
 
 import argparse
 import os
+import random
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["CNNVIZ_HOME"] = tempfile.mkdtemp(prefix="cnnviz-bench-")  # cold: nothing cached yet
 
-from cnnviz import augment as A  # noqa: E402
-from cnnviz.train import ensemble as E  # noqa: E402
-from cnnviz.train import transfer as T  # noqa: E402
-from cnnviz.train.augment_gap import compare_with_without  # noqa: E402
-from cnnviz.train.experiments import EXPERIMENTS, ExperimentRun, default_size, get_experiment  # noqa: E402
+from cnnviz import experiments, jobs  # noqa: E402
 
 TARGET_S = 60.0
 
 
-def training_experiment(key: str) -> Callable[[], str]:
-    """One of the Training lab's experiments, each run in its own process as the page does."""
-    def run() -> str:
-        job = ExperimentRun(get_experiment(key), isolate=True)
-        job.run()
-        parts = []
-        for r in job.runs:
-            train = r.history.epochs[-1]["train_accuracy"] if r.history.epochs else float("nan")
-            test = r.result.test_accuracy if r.result else float("nan")
-            parts.append(f"{r.label}: train {train:.1%} test {test:.1%}")
-        return "; ".join(parts)
-    return run
-
-
-def augment() -> str:
-    r = compare_with_without(dataset="mnist")
-    return (f"gap without {r.without.gap:+.1%} (test {r.without.test_accuracy:.1%}), with "
-            f"{r.with_augmentation.gap:+.1%} (test {r.with_augmentation.test_accuracy:.1%}): "
-            f"narrowed by {r.gap_change:.1%}")
-
-
-def transfer() -> str:
-    r = T.run_transfer("mnist")
-    cases = ", ".join(f"{c.title} {c.test_accuracy:.1%}" for c in r.cases)
-    return f"source {r.source_accuracy:.1%} ({r.source_seconds:.1f} s); {cases}"
-
-
-def shelf() -> str:
-    out = T.features_experiment("mnist")
-    return f"logistic regression on {out['features']} features: test {out['test_accuracy']:.1%}"
-
-
-def ensemble() -> str:
-    r = E.run_ensemble("mnist")
-    cost = r.predict_seconds_all / max(r.predict_seconds_one, 1e-9)
-    return (f"members {', '.join(f'{m.test_accuracy:.1%}' for m in r.members)}; mean {r.mean_member_accuracy:.1%}, "
-            f"ensemble {r.ensemble_accuracy:.1%} ({r.gain:+.1%}); predicting costs {cost:.1f}x one net")
-
-
-def multicrop() -> str:
-    r = E.run_multicrop("cifar_standin")
-    return (f"centre crop {r.centre_accuracy:.1%} ({r.centre_seconds:.2f} s), 10 crops {r.ten_crop_accuracy:.1%} "
-            f"({r.ten_crop_seconds:.2f} s): {r.gain:+.1%}")
-
-
-JOBS: dict[str, Callable[[], str]] = {**{k: training_experiment(k) for k in EXPERIMENTS}, "augment": augment,
-                                      "transfer": transfer, "shelf": shelf, "ensemble": ensemble,
-                                      "multicrop": multicrop}
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help=f"comma-separated, among {', '.join(JOBS)}")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=3, help="random seeds per experiment (default 3)")
+    parser.add_argument("--only", help="comma-separated experiment names (default: all)")
+    parser.add_argument("--size", choices=experiments.SIZES, default="quick")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     args = parser.parse_args()
-    names = args.only.split(",") if args.only else list(JOBS)
-    unknown = [n for n in names if n not in JOBS]
-    if unknown:
-        parser.error(f"unknown experiment {unknown[0]!r}")
-    print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}, training experiments at size "
-          f"{default_size()!r}; target under {TARGET_S:.0f} s each")
-    slow = 0
+    names = args.only.split(",") if args.only else list(experiments.NAMES)
     for name in names:
-        start = time.perf_counter()
-        effect = JOBS[name]()
-        seconds = time.perf_counter() - start
-        ok = seconds < TARGET_S
-        slow += not ok
-        print(f"{name:18s} {seconds:6.1f} s  {'ok  ' if ok else 'SLOW'}  {effect}", flush=True)
-    print(f"load average at the end {os.getloadavg()[0]:.2f}")
-    return 1 if slow else 0
+        experiments.get(name)
+    seeds = random.Random(time.time_ns()).sample(range(10_000), args.seeds)
+    print(f"seeds {seeds}; size {args.size}; {os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}", flush=True)
+    jobs.warm()
+    print(f"{'experiment':13}{'shown':>7}{'median s':>10}{'worst s':>9}  under {TARGET_S:.0f} s", flush=True)
+    for name in names:
+        shown, times = 0, []
+        for seed in seeds:
+            t = time.perf_counter()
+            result = jobs.run("experiment", {"name": name, "seed": seed, "size": args.size, "device": args.device},
+                              owner="bench")
+            times.append(time.perf_counter() - t)
+            ok, words = experiments.lesson(name, result)
+            shown += ok
+            if not ok:
+                print(f"  {name} seed {seed} did not show it: {words}", flush=True)
+        worst = max(times)
+        print(f"{name:13}{f'{shown}/{len(seeds)}':>7}{statistics.median(times):>10.1f}{worst:>9.1f}  "
+              f"{'yes' if worst <= TARGET_S else 'NO'}", flush=True)
+    print(f"load {os.getloadavg()[0]:.1f}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cli.add_checkpoint_arguments(p)
     p.set_defaults(func=train_cli.checkpoints)
 
-    p = sub.add_parser("experiment", help="the course notes' one-click comparisons: augment, transfer, ensemble, multicrop")
+    p = sub.add_parser("experiment", help="one of the course's one-click experiments (depth, activations, ...)")
     experiments_cli.add_arguments(p)
     p.set_defaults(func=experiments_cli.run)
     return parser

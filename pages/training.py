@@ -2,6 +2,7 @@
 import streamlit as st
 
 from cnnviz.ui import training as tr
+from cnnviz.ui.experiments import experiments_section
 from cnnviz.ui.state import url_select
 
 lecture = bool(st.session_state.get("lecture"))
@@ -24,4 +25,4 @@ if part == "Train":
 elif part == "Data":
     tr.data_section(lecture)
 else:
-    tr.experiments_section(lecture)
+    experiments_section(lecture)

@@ -71,8 +71,8 @@ def test_compare():
     (["summary", "resnet181"], "unknown model 'resnet181'"),
     (["summary", "alexnet", "--input", "3,abc,4"], "C,H,W"),
     (["compare", "alexnet", "vgg16:batch_norm=maybe"], "batch_norm"),
-    (["experiment", "transfer", "--target", "1,x"], "write class numbers separated by commas"),
-    (["experiment", "ensemble", "-k", "1"], "2 to 10 networks"),
+    (["experiment", "nope"], "unknown experiment 'nope'"),
+    (["experiment", "depth", "--seed", "-1"], "the seed must be a whole number"),
 ])
 def test_bad_input_gives_one_clear_line(args, message):
     out = cli(*args)

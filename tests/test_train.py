@@ -13,9 +13,9 @@ from cnnviz.errors import ConfigError
 from cnnviz.train import (TrainingRun, gradient_norms, list_checkpoints, load_checkpoint,
                           read_curves, save_checkpoint)
 from cnnviz.train import device as device_mod
+from cnnviz.train.config import TrainConfig
 from cnnviz.train.device import ThreadTuner
-from cnnviz.train.experiments import EXPERIMENTS, get_experiment, init_gradient_profile, run_experiment
-from cnnviz.train.run import augment_batch, lr_factor
+from cnnviz.train.loop import augment_batch, lr_factor
 from cnnviz.zoo import build
 
 TINY = dict(dataset="mnist", subset=256, batch_size=64, epochs=2, device="cpu")
@@ -162,19 +162,6 @@ def test_corrupted_or_foreign_checkpoints_raise_config_errors(tiny_run: Training
     assert errors["good"] == "" and "not a readable" in errors["junk"]
 
 
-def test_plain56_has_smaller_first_layer_gradients_than_resnet56_at_init() -> None:
-    """Without batch norm, the plain net's gradients vanish towards the input; the skips carry them back."""
-    profile = init_gradient_profile(("plain56", "resnet56"), batch_norm=False)
-    plain, res = profile["plain56"], profile["resnet56"]
-    assert len(plain) == len(res) == 56  # 55 convs + 1 fc (resnet56's shortcuts are option A: no weights)
-    assert plain[0][1] < 0.01 * res[0][1]
-    assert plain[0][1] < plain[-1][1]  # smaller at the input than at the output: vanishing
-    # with batch norm (He et al.'s nets) the plain net's first-layer gradients are large at initialisation:
-    # its trouble is an optimisation problem, not vanishing gradients at the start (the page says so)
-    bn = init_gradient_profile(("plain56", "resnet56"), batch_norm=True)
-    assert bn["plain56"][0][1] > bn["resnet56"][0][1]
-
-
 def test_gradient_norms_leave_the_model_as_it_was() -> None:
     torch.manual_seed(0)
     model = build("lenet5", variant="modern", batch_norm=True)
@@ -206,24 +193,13 @@ def test_read_curves_in_plain_words() -> None:
     assert read_curves([]).verdict == "too early"
 
 
-def test_experiments_are_defined_and_their_models_fit() -> None:
-    for key in EXPERIMENTS:
-        for size in ("quick", "full"):
-            exp = get_experiment(key, size, device="cpu")
-            assert exp.runs and exp.notes and exp.look_for
-            for label, cfg in exp.runs:
-                cfg.validate()
-                size_px = cfg.image_size or (28 if cfg.dataset == "mnist" else 32)
-                channels = 1 if cfg.dataset == "mnist" else 3
-                build(cfg.model, device="meta", in_channels=channels, input_size=size_px, **cfg.model_settings())
-    with pytest.raises(ConfigError, match="unknown experiment"):
-        get_experiment("nope")
 
 
 def test_overfit_a_tiny_subset_first() -> None:
-    exp = run_experiment("overfit_tiny", "quick", device="cpu")
-    run = exp.runs[0]
-    assert exp.status == "finished" and run.train_images == 64
+    run = TrainingRun(TrainConfig(dataset="mnist", optimizer="adam", lr=3e-3, schedule="none", batch_size=16,
+                                  augment="none", subset=64, epochs=25, device="cpu"))
+    run.run()
+    assert run.status == "finished" and run.train_images == 64
     last = run.history.epochs[-1]
     assert last["train_accuracy"] == 1.0  # the course notes' sanity check: it can memorise 64 images
     assert last["train_accuracy"] - last["val_accuracy"] > 0.1

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from cnnviz.errors import ConfigError
+from cnnviz.experiments.task import experiment_cost, experiment_task
 from cnnviz.train.studies import STUDIES, study_cost, study_task
-from cnnviz.train.task import experiment_cost, experiment_task, train_cost, train_task
+from cnnviz.train.task import train_cost, train_task
 
 Emit = Callable[[dict[str, Any]], None]
 Engine = Callable[[dict[str, Any], Emit, Callable[[], bool]], dict[str, Any]]

@@ -41,6 +41,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "cosine"
+    warmup_epochs: float = 0.0  # linear learning-rate warm-up before the schedule (0: none)
     batch_size: int = 64
     epochs: int = 12
     init: str = "default"
@@ -121,6 +122,7 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("momentum", "float", 0.0, 0.999, help="SGD momentum"),
     Field("weight_decay", "float", 0.0, 1.0, help="L2 penalty on the weights"),
     Field("schedule", "choice", choices=SCHEDULES, help="learning-rate schedule"),
+    Field("warmup_epochs", "float", 0.0, 100.0, help="linear learning-rate warm-up, in epochs (0: none)"),
     Field("batch_size", "int", 1, 4096, help="images per training step"),
     Field("epochs", "int", 1, 1000, help="passes over the training images"),
     Field("init", "choice", choices=INITS, help="weight initialisation"),

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 
 class History:
@@ -38,6 +37,21 @@ class History:
     def add_grad_norms(self, step: int, epoch: float, norms: list[float]) -> None:
         with self._lock:
             self._grad_norms.append({"step": step, "epoch": epoch, "norms": norms})
+
+    def record(self, event: dict[str, Any]) -> None:
+        """Add what a training loop event (see :mod:`cnnviz.train.loop`) says about the curves."""
+        kind = event.get("type")
+        if kind == "progress" and "loss" in event:
+            self.add_step(step=event["step"], epoch=event["epoch"] - 1 + event["batch"] / event["batches"],
+                          images=event["images"], loss=event["loss"], accuracy=event["accuracy"], lr=event["lr"],
+                          seconds=event["seconds"])
+        elif kind == "epoch":
+            self.add_epoch(epoch=event["epoch"], train_loss=event["train_loss"],
+                           train_accuracy=event["train_accuracy"], val_loss=event["test_loss"],
+                           val_accuracy=event["test_accuracy"], lr=event["lr"], seconds=event["seconds"])
+        elif kind == "grad_norms":
+            self.grad_layers = list(event["layers"])
+            self.add_grad_norms(event["step"], event["epoch"], list(event["norms"]))
 
     @property
     def steps(self) -> list[dict[str, float]]:
@@ -92,12 +106,6 @@ class RunResult:
     def per_class_accuracy(self) -> np.ndarray:
         totals = self.confusion.sum(axis=1)
         return np.divide(np.diag(self.confusion), totals, out=np.zeros(len(totals)), where=totals > 0)
-
-
-def confusion_matrix(true: torch.Tensor, predicted: torch.Tensor, num_classes: int) -> np.ndarray:
-    """(K, K) counts: rows = true class, columns = predicted class."""
-    flat = true.long() * num_classes + predicted.long()
-    return torch.bincount(flat.cpu(), minlength=num_classes**2).reshape(num_classes, num_classes).numpy()
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 ``train_task({"config": TrainConfig.to_dict(), "owner": key}, emit, should_stop)`` trains in the
 calling process (a job worker), sends a progress event at least once a second (with the training
 curve's new points), an epoch event per epoch, and returns the test results, the curves and the
-checkpoint's name (saved with the owner when the run is worth keeping). ``experiment_task`` runs the
-course's one-click experiments the same way, one run after the other, in the same worker.
+checkpoint's name (saved with the owner when the run is worth keeping). The course's one-click
+experiments are :mod:`cnnviz.experiments` (job kind ``experiment``).
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from typing import Any, Callable
 
 from cnnviz.train.checkpoints import prune_checkpoints, save_checkpoint, worth_keeping
 from cnnviz.train.config import TrainConfig
-from cnnviz.train.experiments import get_experiment
 from cnnviz.train.run import TrainingRun
 
 POLL_S = 0.25  # how often the run is read: progress goes out at least once a second
@@ -94,27 +93,3 @@ def train_task(params: dict[str, Any], emit: Callable[[dict[str, Any]], None],
         prune_checkpoints(owner=owner)
         checkpoint = path.stem
     return result_of(run, checkpoint)
-
-
-def experiment_cost(params: dict[str, Any]) -> tuple[str, float]:
-    """Run times are measured per experiment and size (its runs are fixed by the two)."""
-    return f"{params['experiment']}:{params.get('size') or 'default'}", 1.0
-
-
-def experiment_task(params: dict[str, Any], emit: Callable[[dict[str, Any]], None],
-                    should_stop: Callable[[], bool]) -> dict[str, Any]:
-    """Run experiment ``params["experiment"]`` at ``params["size"]``: its runs one after the other, each
-    with :func:`train_task`'s events (a run's own start event becomes ``run_start``); nothing is saved."""
-    exp = get_experiment(str(params["experiment"]), params.get("size"))
-    emit({"type": "start", "experiment": exp.key, "runs": [label for label, _ in exp.runs],
-          "epochs": max(cfg.epochs for _, cfg in exp.runs)})
-
-    def relay(event: dict[str, Any]) -> None:
-        emit({**event, "type": "run_start"} if event.get("type") == "start" else event)
-
-    results = []
-    for label, cfg in exp.runs:
-        if should_stop():
-            break
-        results.append(train_task({"config": cfg.to_dict(), "label": label, "save": False}, relay, should_stop))
-    return {"experiment": exp.key, "runs": results}

@@ -18,12 +18,14 @@ from cnnviz import augment as A
 from cnnviz.data import DATASETS, list_datasets, load_dataset
 from cnnviz.inspect import images as imgs
 from cnnviz.train.augment_gap import Comparison
-from cnnviz.ui.state import friendly_errors, plain, style_chart, url_multiselect, url_number, url_select
+from cnnviz.ui.state import (friendly_errors, plain, style_chart, url_multiselect, url_number, url_select,
+                             url_toggle)
 from cnnviz.ui.uploads import uploaded_image
 from cnnviz.ui.transfer import job_panel
 from cnnviz.ui.figures import chart, chart_in
 
 SECTIONS = ("One method", "Pipeline", "PCA colour", "With vs without")
+EXAGGERATE = 20  # the PCA colour draws shown x this sigma when exaggerated: at 0.1 the shift is invisible
 SOURCES = {"photo": "A photo", "upload": "Your picture", "dataset": "Dataset samples"}
 SHOW_SIDE = 132  # small images are enlarged (nearest neighbour) to at least this many pixels
 
@@ -317,11 +319,20 @@ def pca_colour(picture: Picture, seed: int) -> None:
             rng = np.random.default_rng(0)
             sample = sample[rng.choice(len(sample), size=min(3000, len(sample)), replace=False)]
             chart(pca_figure(stats, sample), width="stretch")
+        exaggerate = url_toggle(f"Exaggerate the shift {EXAGGERATE}x (for the eye only)", "ag_pca_exaggerate", False,
+                                help="Draws with sigma x" + str(EXAGGERATE) + " so the direction of the shift shows; "
+                                     "the code below keeps your sigma")
         pipe = A.Pipeline([A.step("pca_colour", sigma=sigma)], size=picture.size, channels=3, pca=stats)
-        results = A.samples(pipe.transform(), picture.image, 11, seed)
+        shown = A.Pipeline([A.step("pca_colour", sigma=min(5.0, sigma * EXAGGERATE))], size=picture.size,
+                           channels=3, pca=stats) if exaggerate else pipe
+        results = A.samples(shown.transform(), picture.image, 11, seed)
         biggest = max(int((r.int() - picture.image.int()).abs().max()) for r in results)
         show_grid([picture.image, *results], ["original", *(f"draw {i + 1}" for i in range(11))])
-        st.caption(f"Largest change of a pixel value in these draws: {biggest} of 255 levels.")
+        st.caption(f"Largest change of a pixel value in these draws: {biggest} of 255 levels"
+                   f"{f' (exaggerated {EXAGGERATE}x)' if exaggerate else ''}. At AlexNet's strength (sigma 0.1) the "
+                   "shift is a few levels at most: invisible to the eye, and that is the point: a change of lighting "
+                   "so small and natural that the label cannot change, yet the network sees new pixel values. "
+                   "Exaggerate it to see which way the colours move.")
         st.code(A.pipeline_code(pipe), language="python", wrap_lines=True)
 
 

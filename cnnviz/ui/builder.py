@@ -469,9 +469,9 @@ def show_verdict(verdict: Any) -> None:
 def challenge_panel(challenge: Any) -> None:
     """Prompt, check (training ones train with progress), hint and the answer of ``challenge``."""
     from cnnviz import jobs
+    from cnnviz.ui.board import send_to_board, short
     from cnnviz.ui.jobs import job_queue_message
     from cnnviz.ui.owner import owner_key
-    from cnnviz.ui.board import send_to_board, short
 
     st.markdown(plain(challenge.prompt))
     text = st.session_state.get(NET, "")
@@ -531,11 +531,10 @@ def challenge_panel(challenge: Any) -> None:
     show_verdict(verdict)
     if verdict.error is None:
         met = sum(c.ok is True for c in verdict.criteria)
-        trained = state[2].result if state is not None and state[0] == challenge.id and state[1] == checked \
-            and state[2].done else None
+        trained = run.result if run is not None and run.state == "finished" else None  # the job's result dict
         send_to_board({"kind": "challenge", "title": short(f"{challenge.title}: {checked}"),
                        "params": cached_description(checked, tuple(challenge.input_size)).params,
-                       "accuracy": None if trained is None else trained.test_accuracy,
+                       "accuracy": None if trained is None else trained.get("test_accuracy"),
                        "result": "target reached" if verdict.passed else
                        f"{met} of {len(verdict.criteria)} conditions met"}, key="challenge")
 

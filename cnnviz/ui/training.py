@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,6 @@ from cnnviz.train import TrainConfig, list_checkpoints, read_curves
 from cnnviz.train.checkpoints import MIN_EPOCHS
 from cnnviz.train.config import FIELDS, RECOMMENDED_SETTINGS
 from cnnviz.train.device import describe, pick_device
-from cnnviz.train.experiments import EXPERIMENTS, Experiment, default_size, get_experiment, init_gradient_profile
 from cnnviz.ui.model_settings import hidden_value
 from cnnviz.ui.jobs import job_queue_message
 from cnnviz.ui.owner import owner_key
@@ -43,7 +41,7 @@ MODELS = ("lenet5", "mlp", "tinyvgg", "convpool", "resnet20", "resnet32", "resne
           "resnet18", "mobilenet_v2", "custom")
 POLL_S = 1.0  # how often the live views redraw
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-JOB, EXP = "tr_job", "tr_exp_job"
+JOB = "tr_job"
 CONFIG = {"displaylogo": False}
 
 
@@ -554,203 +552,3 @@ def data_section(lecture: bool) -> None:
         k = 6 if lecture else 10
         for key in ("normalized", "zca_whitened"):
             st.image(step_strip(by_key[key], k), caption=f"{by_key[key].title}: {by_key[key].what}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Experiments part
-# ---------------------------------------------------------------------------------------------
-def _settings_table(exp_key: str, size: str) -> pd.DataFrame:
-    exp = get_experiment(exp_key, size)
-    rows = []
-    for label, cfg in exp.runs:
-        rows.append({"run": label, "model": cfg.model,
-                     "settings": ", ".join(f"{k}={v}" for k, v in cfg.model_settings().items()) or "defaults",
-                     "dataset": cfg.dataset, "training images": cfg.subset or "all",
-                     "image size": cfg.image_size or "native", "epochs": cfg.epochs,
-                     "optimizer": f"{cfg.optimizer} lr={significant(cfg.lr)}" + (f" momentum={significant(cfg.momentum)}"
-                                                                      if cfg.optimizer == "sgd" else ""),
-                     "batch": cfg.batch_size, "schedule": cfg.schedule, "augment": cfg.augment,
-                     "weight decay": cfg.weight_decay})
-    return pd.DataFrame(rows)
-
-
-@dataclass
-class ExpRun:
-    """One run of an experiment job as the charts read it: from the job's events while it trains, from its
-    result once it ended."""
-
-    label: str
-    epochs_planned: int
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    epochs: list[dict[str, Any]] = field(default_factory=list)
-    grad_layers: list[str] = field(default_factory=list)
-    grad_norms: list[dict[str, Any]] = field(default_factory=list)
-    result: dict[str, Any] | None = None
-    status: str = "waiting"
-
-
-def experiment_runs(view: JobView, exp: Experiment) -> list[ExpRun]:
-    runs = {label: ExpRun(label, cfg.epochs) for label, cfg in exp.runs}
-    finished = {r["label"]: r for r in (view.result or {}).get("runs", [])}
-    for event in view.events:
-        run = runs.get(event.get("run"))
-        if run is None:
-            continue
-        if event["type"] == "progress":
-            run.steps += event.get("steps", [])
-            run.status = "running"
-        elif event["type"] == "epoch":
-            run.epochs.append(event)
-    for label, run in runs.items():
-        r = finished.get(label)
-        if r is not None:
-            run.steps, run.epochs, run.result = r.get("steps", run.steps), r.get("epochs", run.epochs), r
-            run.grad_layers, run.grad_norms = r.get("grad_layers", []), r.get("grad_norms", [])
-            run.status = "stopped" if r.get("reason") == "stopped" else "finished"
-        elif view.ended and run.status == "running":
-            run.status = view.state
-    return list(runs.values())
-
-
-def experiment_figures(runs: list[ExpRun], metric: str) -> list[go.Figure]:
-    """Training and validation curves of every run side by side, and gradient norms per layer."""
-    if metric == "loss":
-        train_y, val_y, ylabel = (lambda s: s["loss"]), (lambda e: e["val_loss"]), "loss (cross-entropy)"
-    else:
-        scale = (lambda a: (1 - a) * 100) if metric == "error" else (lambda a: a * 100)
-        train_y, val_y = (lambda s: scale(s["accuracy"])), (lambda e: scale(e["val_accuracy"]))
-        ylabel = f"{metric} (%)"
-    train, val = go.Figure(), go.Figure()
-    grads = go.Figure()
-    for run, color in zip(runs, COLORS):
-        steps, epochs = run.steps, run.epochs
-        if steps:
-            train.add_scatter(x=[s["epoch"] for s in steps], y=[train_y(s) for s in steps], mode="lines",
-                              name=run.label, line=dict(color=color))
-        if epochs:
-            val.add_scatter(x=[e["epoch"] for e in epochs], y=[val_y(e) for e in epochs],
-                            mode="lines+markers", name=run.label, line=dict(color=color))
-        records = run.grad_norms
-        if records:
-            layers = list(range(1, len(records[0]["norms"]) + 1))
-            names = run.grad_layers
-            hover = "%{text}: %{y:.3g}<extra></extra>"
-            grads.add_scatter(x=layers, y=records[0]["norms"], mode="lines", name=f"{run.label} at init",
-                              line=dict(color=color, dash="dot"), text=names, hovertemplate=hover)
-            if len(records) > 1:
-                grads.add_scatter(x=layers, y=records[-1]["norms"], mode="lines", text=names, hovertemplate=hover,
-                                  name=f"{run.label} after epoch {records[-1]['epoch']:g}", line=dict(color=color))
-    epochs_max = max(r.epochs_planned for r in runs)
-    _style(train, f"Training {metric} (every few batches)", "epoch", ylabel, xaxis=dict(range=[0, epochs_max]))
-    _style(val, f"Validation {metric} (after each epoch)", "epoch", ylabel, xaxis=dict(range=[0, epochs_max]))
-    figs = [train, val]
-    if grads.data:
-        _style(grads, "Gradient norm per layer (conv / fc weights, input first)", "layer (input → output)",
-               "‖dLoss/dW‖ (log scale)", 380, yaxis=dict(type="log"))
-        figs.append(grads)
-    return figs
-
-
-def experiment_summary(runs: list[ExpRun]) -> pd.DataFrame:
-    rows = []
-    for run in runs:
-        e, r = run.epochs, run.result
-        rows.append({"run": run.label, "status": run.status,
-                     "train acc %": round(100 * e[-1]["train_accuracy"], 1) if e else None,
-                     "val acc %": round(100 * e[-1]["val_accuracy"], 1) if e else None,
-                     "test acc %": None if r is None or r.get("test_accuracy") is None
-                     else round(100 * r["test_accuracy"], 1),
-                     "parameters": None if r is None else r.get("params"),
-                     "seconds": None if r is None or r.get("seconds") is None else round(r["seconds"], 1),
-                     "reading": read_curves(e).verdict if e else ""})
-    return pd.DataFrame(rows)
-
-
-def live_experiment(exp: Experiment) -> None:
-    view = current_job(EXP, "experiment")
-    active = view is not None and not view.ended
-
-    @st.fragment(run_every=POLL_S if active else None)
-    def _live() -> None:
-        view = current_job(EXP, "experiment")
-        if view is None or (view.last("start") or {}).get("experiment", exp.key) != exp.key:
-            return
-        if view.state == "queued":
-            st.info(job_queue_message(view), icon=":material/hourglass_top:")
-            return
-        if view.state == "failed":
-            st.error(f"The experiment failed: {plain(view.error)}", icon="⚠️")
-            return
-        runs = experiment_runs(view, exp)
-        p = view.last("progress")
-        text = f"{exp.title}: {view.state}"
-        if p is not None and not view.ended:
-            text += f" · {plain(p['run'])} epoch {p['epoch']:.1f} / {p['epochs']} · {p['images_per_s']:,.0f} images/s"
-        done = sum(1.0 if r.result is not None else 0.0 for r in runs)
-        st.progress(1.0 if view.ended else min(1.0, done / max(1, len(runs))), text=text)
-        figs = experiment_figures(runs, exp.metric)
-        cols = st.columns(2)
-        for i, fig in enumerate(figs[:2]):
-            chart_in(cols[i], fig, config=CONFIG, key=f"tr_exp_fig{i}")
-        if len(figs) > 2:
-            chart(figs[2], config=CONFIG, key="tr_exp_grads")
-        st.dataframe(experiment_summary(runs), hide_index=True)
-        if active and view.ended:
-            st.rerun()
-
-    with st.container():  # the fragment redraws inside this one slot of the page, never beyond it
-        _live()
-
-
-@st.cache_data(show_spinner="Gradients at initialisation ...", max_entries=4)
-def cached_init_profile(batch_norm: bool) -> dict[str, list[tuple[str, float]]]:
-    return init_gradient_profile(batch_norm=batch_norm)
-
-
-def init_gradients_figure(profile: dict[str, list[tuple[str, float]]], batch_norm: bool) -> go.Figure:
-    fig = go.Figure()
-    for (name, norms), color in zip(profile.items(), COLORS):
-        fig.add_scatter(x=list(range(1, len(norms) + 1)), y=[v for _, v in norms], mode="lines", name=name,
-                        line=dict(color=color), hovertemplate="%{text}: %{y:.3g}<extra></extra>",
-                        text=[n for n, _ in norms])
-    _style(fig, f"Gradient norm per layer at initialisation, batch norm {'on' if batch_norm else 'off'}",
-           "layer (input → output)", "‖dLoss/dW‖ (log scale)", 380, yaxis=dict(type="log"))
-    return fig
-
-
-def experiments_section(lecture: bool) -> None:
-    titles = {k: get_experiment(k, "quick").title for k in EXPERIMENTS}
-    key = url_select("Experiment", "tr_exp", EXPERIMENTS, "overfit_tiny", format_func=titles.get)
-    size = url_select("Size", "tr_exp_size", ("quick", "full"), default_size(), widget="segmented",
-                      help="quick: subsets, small images and few epochs (seconds to a minute on a CPU); full: "
-                           "closer to the papers (for a GPU)") or default_size()
-    exp = get_experiment(key, size)
-    st.markdown(f"**The course notes:** {exp.notes}\n\n**Look for:** {exp.look_for}")
-    st.dataframe(_settings_table(key, size), hide_index=True)
-    view = current_job(EXP, "experiment")
-    busy = view is not None and not view.ended
-    c1, c2 = st.columns([1, 3])
-    with c1:
-        if st.button("Run experiment", type="primary", disabled=busy, icon=":material/science:",
-                     help="Runs every line of the table, one after the other" if not busy else
-                     "An experiment is in progress: stop it first"):
-            with friendly_errors("Experiment"):
-                st.query_params[EXP] = jobs.submit("experiment", {"experiment": key, "size": size},
-                                                   owner=owner_key(), label=exp.title, lease_s=_lease())
-                st.rerun()
-    with c2:
-        if busy:  # next to Run, where nothing moves while the experiment starts (as the Train part's Stop)
-            st.button("Stop the experiment", icon=":material/stop:", key="tr_exp_stop", on_click=jobs.cancel,
-                      args=(view.id, owner_key()))
-    live_experiment(exp)
-    if key == "plain_vs_residual":
-        st.subheader("Vanishing or exploding? Gradients at initialisation")
-        bn = url_toggle("Batch norm in the nets", "tr_exp_bn", False)
-        with friendly_errors("Gradients at initialisation"):
-            chart(init_gradients_figure(cached_init_profile(bn), bn), config=CONFIG)
-        st.caption("One batch of 32 CIFAR-shaped images (16x16), before any training. Without batch norm the plain "
-                   "56-layer net's gradients shrink towards the input (vanishing: its first layers barely learn), "
-                   "while the residual net's skip connections carry the gradient back (so well that, without batch "
-                   "norm, it grows towards the input: exploding). With batch norm, as in He et al., the plain net's "
-                   "gradients do not vanish at initialisation (they grow towards the input), yet it still trains "
-                   "worse than the 20-layer one: the paper's point that the degradation is an optimisation problem.")

@@ -89,3 +89,16 @@ def test_with_and_without_runs_in_the_background_and_keeps_its_result() -> None:
     at.number_input(key="ag_ww_ep").set_value(2).run()  # a rerun keeps the result, and says it is stale
     assert at.session_state["ag_ww_job"] == job_id and "Gap with augmentation" in [m.label for m in at.metric]
     assert any("settings changed" in c.value for c in at.caption)
+
+
+def test_pca_colour_exaggerate_makes_the_invisible_shift_visible() -> None:
+    def biggest(at: AppTest) -> int:
+        caption = next(c.value for c in at.caption if c.value.startswith("Largest change of a pixel value"))
+        return int(caption.split(": ")[1].split(" of 255")[0])
+
+    at = _page(ag_sec="PCA colour")
+    paper = biggest(at)
+    assert paper <= 8 and any("invisible to the eye" in c.value for c in at.caption)  # sigma 0.1: a few levels
+    at.toggle(key="ag_pca_exaggerate").set_value(True).run()
+    assert not at.exception and biggest(at) >= 5 * max(1, paper)
+    assert "sigma=0.1" in at.code[0].value.replace(" ", "")  # the code keeps the paper's sigma

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz import jobs
 from cnnviz.ui.owner import KEY
-from cnnviz.ui.training import EXP, JOB
+from cnnviz.ui.training import JOB
 from tests.app.pages import open_page
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "training.py")
@@ -107,20 +107,6 @@ def test_data_part_shows_the_dataset_and_preprocessing() -> None:
     assert not at.exception
     at = _page(tr_part="Data", tr_ds="cifar_standin")
     assert any("A stand-in, not CIFAR-10" in i.value for i in at.info)
-
-
-def test_experiment_runs_from_one_click_as_a_job_named_by_the_link() -> None:
-    at = _page(tr_part="Experiments", tr_exp="overfit_tiny")
-    assert any("overfit" in m.value.lower() for m in at.markdown)
-    _button(at, "Run experiment").click().run()
-    view = jobs.get(at.query_params[EXP][0] if isinstance(at.query_params[EXP], list) else at.query_params[EXP])
-    assert view is not None and view.kind == "experiment"
-    assert jobs.wait(view.id, 120).state == "finished"
-    at.run()
-    assert not at.exception
-    assert len(at.get("plotly_chart")) == 2  # training and validation curves
-    summary = at.dataframe[1].value
-    assert summary["status"].tolist() == ["finished"] and summary["reading"].tolist() == ["overfitting"]
 
 
 def test_the_lenet5_trained_here_says_how_it_differs_from_the_course_network() -> None:
