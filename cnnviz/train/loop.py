@@ -136,7 +136,7 @@ def fit(model: nn.Module, data: Mapping[str, tuple[Any, torch.Tensor]], config: 
     gives a batch for a tensor of indices (e.g. a lazy per-image augmentation) and has a length.
     The held-out split evaluated after every epoch is ``val`` (else ``test``; none: no evaluation).
     ``config.init`` re-initialises the weights first (the torch random state decides them);
-    ``config.seed`` seeds the batch order and the augmentation. ``should_stop`` is asked after
+    ``config.seed`` fixes the batch order and the augmentation. ``should_stop`` is asked after
     every step; ``threads`` caps the CPU threads (None: every core; the :class:`ThreadTuner`
     picks 1 or all). The model ends in train mode (eval for evaluation calls); its weights are
     what training left.
