@@ -67,7 +67,7 @@ EXPLORER = "Architecture explorer"
 DECK = ("explorer", "explorer", "layer lab", "upload", "navigate", "navigate")  # one round of a student's actions
 if (ROOT / "pages" / "training.py").exists():
     DECK += ("training",)
-WARM_UP = (("", {}), ("inside", {"in_model": "lenet5"}))
+WARM_UP = (("", {}), ("inside", {"in_model": "lenet5"}), ("training", {}))  # training starts the job workers
 METRICS_JS = """() => Object.fromEntries([...document.querySelectorAll('[data-testid="stMetric"]')].map(m => [
   (m.querySelector('[data-testid="stMetricLabel"]') || {}).innerText?.trim(),
   (m.querySelector('[data-testid="stMetricValue"]') || {}).innerText?.trim()]))"""
@@ -76,6 +76,7 @@ STATE_JS = """() => { const a = document.querySelector('[data-testid="stApp"]');
 STALE_S = 15  # how long a drawn but wrong number may take to be replaced by the right one
 MAX_SHOTS = 10  # screenshots of the first failures, in artifacts/screenshots/
 RUN_ENDS = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}  # not fragment runs
+FRAGMENT_ENDS = {ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}  # a widget inside an st.fragment reruns only it
 IDLE_FOR_JS = "performance.now() - window.__cnnvizIdleSince"
 
 
@@ -278,6 +279,7 @@ class Student:
         self.page: Page | None = None
         self.crashed = False
         self.runs_done, self.run_ended = 0, 0.0  # script runs that ended, and when the last one did
+        self.fragment_runs_done = 0  # fragment runs that ended (their end also sets run_ended)
         self.where = ""  # the page the session is on ("" after a failure: the next action reloads)
         self.kept_explorer: dict[str, str] | None = None  # what the explorer must show after in-app navigation
         self.uploads = 0
@@ -286,9 +288,9 @@ class Student:
         self.deck = list(reversed(kinds[shift:] + kinds[:shift]))
 
     # -- plumbing ----------------------------------------------------------------------------------
-    async def timed(self, name: str, action: Callable[[], Awaitable[Any]]) -> None:
-        """Do ``action`` (which makes the app run its script) and wait until the app is idle again;
-        record the page response under ``name`` and the server's answer under ``SERVER``.
+    async def timed(self, name: str, action: Callable[[], Awaitable[Any]], fragment: bool = False) -> None:
+        """Do ``action`` (which makes the app run its script, or only a fragment of it when ``fragment``) and wait
+        until the app is idle again; record the page response under ``name`` and the server's answer under ``SERVER``.
 
         The server's answer is the run's ``script_finished`` message arriving on the websocket. The
         page is idle by the rule of tests.browser.helpers.wait_idle (``_IDLE``: 250 ms idle after a
@@ -296,10 +298,11 @@ class Student:
         in one go, and then never shows the "running" state that wait_idle looks for.
         """
         self.tally.requests += 1
-        page, runs = self.page, self.runs_done
+        page, counter = self.page, "fragment_runs_done" if fragment else "runs_done"
+        runs = getattr(self, counter)
         start = time.monotonic()
         await action()
-        while self.runs_done == runs:
+        while getattr(self, counter) == runs:
             if time.monotonic() - start > self.timeout_ms / 1000:
                 raise PlaywrightTimeout(f"no script run ended within {self.timeout_ms / 1000:.0f} s")
             await asyncio.sleep(0.05)
@@ -313,11 +316,13 @@ class Student:
         socket.on("framereceived", self._frame)
 
     def _frame(self, payload: bytes | str) -> None:
-        """Count the script runs that end (a ForwardMsg ``script_finished``, fragments left out)."""
+        """Count the script runs that end (a ForwardMsg ``script_finished``, fragment runs counted apart)."""
         if isinstance(payload, bytes):
             msg = ForwardMsg.FromString(payload)
             if msg.WhichOneof("type") == "script_finished" and msg.script_finished in RUN_ENDS:
                 self.runs_done, self.run_ended = self.runs_done + 1, time.monotonic()
+            elif msg.WhichOneof("type") == "script_finished" and msg.script_finished in FRAGMENT_ENDS:
+                self.fragment_runs_done, self.run_ended = self.fragment_runs_done + 1, time.monotonic()
 
     async def goto(self, name: str, path: str, **query: Any) -> None:
         url = f"{self.app_url}/{path}" + ("?" + urlencode({k: str(v) for k, v in query.items()}) if query else "")
@@ -434,7 +439,7 @@ class Student:
         await self.check_page()
         await self.expect_metrics(expected, "layer lab", "layer lab link")
         expected = layer_numbers(h, c, f, k + 1, s, p)
-        await self.timed("layer lab widget", lambda: self.type_number("ll_k", k + 1))
+        await self.timed("layer lab widget", lambda: self.type_number("ll_k", k + 1), fragment=True)
         await self.check_page()
         await self.expect_metrics(expected, "layer lab", "layer lab widget")
 
@@ -563,8 +568,9 @@ def _quantile(values: list[float], q: float, digits: int = 2) -> float | None:
 
 async def _warm_up(browser: Browser, app_url: str, timeout_s: float,
                    visits: tuple[tuple[str, dict[str, str]], ...] = WARM_UP) -> None:
-    """The lecturer's visit before class: the home page, and the inside page, which loads (or first
-    trains) its LeNet-5 weights."""
+    """The lecturer's visit before class: the home page, the inside page, which loads (or first
+    trains) its LeNet-5 weights, and the training page, which starts the job workers (so the memory
+    measured at the start counts them)."""
     context = await new_context(browser, timeout_s * 1000)
     student = Student(-1, browser, app_url, Tally(), 0, timeout_s, 0)
     await student._new_page(context)
