@@ -5,7 +5,10 @@ Key content per page (what a lecturer projects first; it must start on the first
 layer's output volume, parameters and MACs; explorer, the title and the model's parameters, MACs and FLOPs;
 compare, the title, the model picker and the models' parameters; builder, the title and the challenges; seeing
 inside, the title, the image source and the picture; training, the title, its sections and the dataset choice;
-augmentation, the title, its sections and the first results; transfer, the title and its sections.
+augmentation, the title, its sections and the first results; transfer, the title and its sections; practice, the
+title and the first exercise card with its question and answer box; lecture sequences, the title, the ready
+sequences heading and the first ready sequence with its first view; class board, the title and the join and
+open-a-class forms with their buttons.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from cnnviz import exercises
 from tests.browser.helpers import SCREENSHOTS, assert_no_exception, goto, wait_idle
 
 MAIN = '[data-testid="stMain"]'
@@ -45,7 +49,7 @@ def open_sidebar(page: Page) -> None:
 
 
 def font_sizes(page: Page) -> dict[str, float]:
-    """Table cell, tab label, radio, metric and select sizes on the explorer's layer table (sidebar open).
+    """Table cell, tab label, radio, metric, select and select option sizes on the explorer's layer table.
 
     The table is a canvas grid that draws its text at the root font size it reads when it mounts; its cells'
     accessible copies inherit the same size, which is what is measured here.
@@ -58,8 +62,13 @@ def font_sizes(page: Page) -> dict[str, float]:
         "metric label": rendered_px(page.locator('[data-testid="stMetricLabel"] p').first),
     }
     open_sidebar(page)  # folded in lecture mode, and its controls still reachable
-    sizes["select value"] = rendered_px(page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
-                                        .first.locator("input").first)
+    select = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    sizes["select value"] = rendered_px(select.locator("input").first)
+    select.locator("input").click()  # its dropdown opens in a portal outside the main container and the sidebar
+    option = page.locator('[data-testid="stSelectboxVirtualDropdown"] [role="option"]').first
+    option.wait_for(timeout=10_000)
+    sizes["select option"] = rendered_px(option)
+    page.keyboard.press("Escape")
     return sizes
 
 
@@ -75,6 +84,8 @@ def test_lecture_mode_scales_tables_tabs_and_selects(page: Page, app_url: str) -
     assert not small, f"not scaled {SCALE}x in lecture mode (normal px, lecture px): {small}"
 
 
+FIRST_CARD = next(iter(exercises.EXERCISES.values()))  # the practice page's first exercise card
+
 # page path -> selectors (inside the main area) whose first match must start within the first screen in lecture mode
 KEY = {
     "": ["h1", 'a:has-text("Layer lab")', 'a:has-text("Architecture explorer")'],
@@ -89,6 +100,12 @@ KEY = {
     "training": ["h1", '[data-testid="stButtonGroup"]', '[data-testid="stSelectbox"]'],
     "augment": ["h1", '[data-testid="stButtonGroup"]', '[data-testid="stImage"]'],
     "transfer": ["h1", '[data-testid="stButtonGroup"]'],
+    "practice": ["h1", f':text("{FIRST_CARD.title}")', f':text("{FIRST_CARD.question()}")',
+                 '[data-testid="stTextInput"] input'],
+    "sequence": ["h1", 'h2:has-text("Ready sequences")', '[data-testid="stExpander"]',
+                 'button:has-text("View 1")'],
+    "board": ["h1", '[data-testid="stForm"]:has-text("Join a class")', 'button:has-text("Join")',
+              '[data-testid="stForm"]:has-text("Open a class")', 'button:has-text("Open a class")'],
 }
 
 
