@@ -141,6 +141,13 @@ def click_button(page: Page, text: str) -> None:
     wait_idle(page)
 
 
+def unfold_sidebar(page: Page) -> None:
+    """Lecture mode folds the sidebar: its arrow at the top left opens it again."""
+    unfold = page.locator('[data-testid="stExpandSidebarButton"]')
+    if unfold.is_visible():
+        unfold.click()
+
+
 def toggle(page: Page, label: str, on: bool | None = None) -> bool:
     """Flip the st.toggle / st.checkbox labelled ``label`` (or set it to ``on``); return its state."""
     widget = page.locator('[data-testid="stCheckbox"]').filter(

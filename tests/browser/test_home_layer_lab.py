@@ -11,7 +11,7 @@ from torchvision.models import get_model_weights
 from cnnviz import lab
 from cnnviz.zoo import list_models as zoo_models
 from tests.browser.helpers import (assert_no_exception, click_button, goto, screenshot, select_option, set_number,
-                                   toggle, wait_idle)
+                                   toggle, unfold_sidebar, wait_idle)
 
 
 def latex(page: Page) -> str:
@@ -66,6 +66,7 @@ def test_home_charts_links_and_toggles(app_url: str, page: Page) -> None:
     toggle(page, "Lecture mode", True)
     assert_no_exception(page)
     screenshot(page, "home-lecture")
+    unfold_sidebar(page)  # lecture mode folded it: the switch back is in reach through its arrow
     toggle(page, "Lecture mode", False)
 
     select_option(page, "Open a zoo model in the explorer", "vgg16")

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from cnnviz import exercises
-from tests.browser.helpers import SCREENSHOTS, assert_no_exception, goto, wait_idle
+from tests.browser.helpers import SCREENSHOTS, assert_no_exception, goto, unfold_sidebar, wait_idle
 
 MAIN = '[data-testid="stMain"]'
 SCALE = 1.3  # the acceptance bar: lecture-mode text at least 1.3x normal mode
@@ -39,10 +39,8 @@ def open_page(page: Page, app_url: str, path: str, wait_for: str, **query: objec
 
 
 def open_sidebar(page: Page) -> None:
-    """Lecture mode folds the sidebar: its arrow at the top left opens it again."""
-    unfold = page.locator('[data-testid="stExpandSidebarButton"]')
-    if unfold.is_visible():
-        unfold.click()
+    """Lecture mode folds the sidebar: its arrow at the top left opens it again, the select in reach."""
+    unfold_sidebar(page)
     select = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
     select.scroll_into_view_if_needed()  # the sidebar scrolls on its own
     expect(select).to_be_in_viewport()
