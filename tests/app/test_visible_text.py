@@ -25,8 +25,8 @@ from tests.app.pages import open_page
 ROOT = Path(__file__).resolve().parents[2]
 
 RULES: dict[str, re.Pattern[str]] = {
-    # the course material is "the course notes"; a random-number seed stays a seed
-    "seeds": re.compile(r"(?<!random )\bseeds\b", re.IGNORECASE),
+    # the course material is "the course notes"; a random-number seed stays a seed (and the bench's --seeds option)
+    "seeds": re.compile(r"(?<!random )(?<!--)\bseeds\b", re.IGNORECASE),
     "shared": re.compile(r"\.\./shared|\bshared/"),
     "path": re.compile(r"~/|(?<![\w:/.])/(?:[\w.-]+/)+[\w.-]*|\b\w+/checkpoints\b|\.cache\b|\.streamlit\b"
                        r"|\b[\w-]+\.pth?\b"),
@@ -91,6 +91,8 @@ def visible_text(at: AppTest) -> list[tuple[str, str]]:
             out.extend((kind, t) for t in _figure_text(proto.spec))
         elif kind in ("dataframe", "table"):
             out.extend((kind, str(c)) for c in node.value.columns)
+        elif kind == "html" and re.match(r"\s*<(style|script)\b", getattr(proto, "body", ""), re.IGNORECASE):
+            pass  # a style sheet or a script (lecture-mode CSS, the owner cookie): the browser runs it, nobody reads it
         elif kind not in ("code", "latex") and proto is not None:
             out.extend((kind, s) for s in _strings(MessageToDict(proto)))
         icon_button = kind == "button" and proto is not None and proto.icon and proto.help  # its tooltip says it
@@ -123,7 +125,7 @@ PAGE_VIEWS = [
     *[("augment", {"ag_sec": s}) for s in ("One method", "Pipeline", "PCA colour", "With vs without")],
     *[("transfer", {"tl_sec": s}) for s in ("Transfer learning", "Features off the shelf", "Ensembles",
                                             "Multi-crop testing")],
-    ("practice", {}), ("sequence", {}), ("layer_lab", {"ll_predict": "1"}), ("explorer", {"ex_predict": "1"}),
+    ("practice", {}), ("sequence", {}), ("board", {}), ("layer_lab", {"ll_predict": "1"}), ("explorer", {"ex_predict": "1"}),
 ]
 
 
