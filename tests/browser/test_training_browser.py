@@ -62,26 +62,26 @@ def test_data_browser_and_preprocessing(app_url: str, page: Page) -> None:
     screenshot(page, "training-data-standin")
 
 
-def test_experiment_overfit_tiny_subset(app_url: str, page: Page) -> None:
-    goto(page, app_url, "training", tr_part="Experiments", tr_exp="overfit_tiny")
+def test_experiment_overfit_shows_its_lesson_in_words_that_match_its_numbers(app_url: str, page: Page) -> None:
+    goto(page, app_url, "training", tr_part="Experiments", tr_exp="overfit")
     click_button(page, "Run experiment")
-    summary = page.locator('[data-testid="stDataFrame"]').nth(1)
-    expect(summary).to_be_visible(timeout=60_000)
+    verdict = page.locator('[data-testid="stAlertContentSuccess"]').filter(has_text="This run showed the lesson.")
+    expect(verdict).to_be_visible(timeout=RUN_TIMEOUT_MS)
     expect(page.get_by_role("button", name="Run experiment")).to_be_enabled(timeout=RUN_TIMEOUT_MS)
     wait_idle(page)
     assert_no_exception(page)
-    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)  # training and validation curves
+    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(1)  # the run's numbers
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)  # loss and accuracy curves
     page.mouse.move(0, 0)  # no tooltip over the table
     screenshot(page, "training-experiment-overfit")
 
 
 def test_plain_vs_residual_shows_gradients_at_initialisation(app_url: str, page: Page) -> None:
     # computing the four nets' gradients takes a few seconds (minutes on a busy machine): no 60 s goto wait
-    page.goto(f"{app_url}/training?tr_part=Experiments&tr_exp=plain_vs_residual")
+    page.goto(f"{app_url}/training?tr_part=Experiments&tr_exp=depth")
     title = "Gradient norm per layer at initialisation, batch norm off"
     expect(page.get_by_text(title)).to_be_visible(timeout=180_000)
     wait_idle(page, timeout=180_000)
-    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(1)  # the settings of the four runs
     page.locator('[data-testid="stCheckbox"]').filter(has=page.get_by_label("Batch norm in the nets")).locator(
         "label").click()
     expect(page.get_by_text(title.replace("off", "on"))).to_be_visible(timeout=180_000)
