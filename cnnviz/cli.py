@@ -152,17 +152,22 @@ def parse_input(text: str | None) -> tuple[int, int, int] | None:
     return shape
 
 
+def _write(path: str, data: bytes) -> int:
+    """Write a command's file; an unwritable path is a clear message, not a traceback."""
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    print(f"wrote {path} ({human_bytes(len(data))})", file=sys.stderr)
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from cnnviz.export import export_file
 
     data = export_file(args.name, args.format, parse_settings(args.set), parse_input(args.input))
-    try:
-        with open(args.output, "wb") as f:
-            f.write(data)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    print(f"wrote {args.output} ({human_bytes(len(data))})", file=sys.stderr)
-    return 0
+    return _write(args.output, data)
 
 
 def _cmd_draw(args: argparse.Namespace) -> int:
@@ -170,13 +175,7 @@ def _cmd_draw(args: argparse.Namespace) -> int:
 
     data = draw_file(args.name, args.format, parse_settings(args.set), args.orientation, parse_input(args.input),
                      args.scale)
-    try:
-        with open(args.output, "wb") as f:
-            f.write(data)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    print(f"wrote {args.output} ({human_bytes(len(data))})", file=sys.stderr)
-    return 0
+    return _write(args.output, data)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ from cnnviz.experiments.depth import init_gradients
 from cnnviz.jobs import JobView
 from cnnviz.train.device import pick_device
 from cnnviz.ui.figures import chart, chart_in
-from cnnviz.ui.jobs import job_queue_message
+from cnnviz.ui.jobs import job_queue_message, time_left
 from cnnviz.ui.owner import owner_key
 from cnnviz.ui.state import friendly_errors, plain, style_chart, url_number, url_select, url_toggle
 
@@ -46,12 +46,6 @@ def start(name: str, seed: int, size: str) -> None:
     st.query_params[JOB] = jobs.submit("experiment", params, owner=owner_key(), label=name, lease_s=max(lease, 10.0))
 
 
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "estimating the time left"
-    return f"about {seconds:.0f} s left" if seconds < 90 else f"about {seconds / 60:.1f} min left"
-
-
 def show_progress(view: JobView) -> None:
     """Which run, its epoch, images/s and the experiment's time left (moves at least once a second)."""
     if view.state == "queued":
@@ -67,11 +61,11 @@ def show_progress(view: JobView) -> None:
     if view.ended:
         return
     if p is None:
-        st.progress(0.0, text=f"loading the data and building the models · {_eta(view.estimate_s)}")
+        st.progress(0.0, text=f"loading the data and building the models · {time_left(view.estimate_s)}")
         return
     done = (p["run_index"] + p["step"] / max(1, p["steps"])) / max(1, p["runs_total"])
     text = (f"run {p['run_index'] + 1} of {p['runs_total']}: {plain(p['run'])} · epoch {p['epoch']} / {p['epochs']} · "
-            f"{p['images_per_s']:,.0f} images/s · {_eta(p.get('seconds_left'))}")
+            f"{p['images_per_s']:,.0f} images/s · {time_left(p.get('seconds_left'))}")
     st.progress(min(1.0, done), text=text)
 
 

@@ -1,7 +1,14 @@
-"""What the pages that start jobs share: the message of a job waiting for a free worker."""
+"""What the pages that start jobs share: the time left of a running job, the message of a job waiting for a worker."""
 from __future__ import annotations
 
 from cnnviz.jobs import JobView
+
+
+def time_left(seconds: float | None) -> str:
+    """A running job's time left, in words (the progress line of training and experiments)."""
+    if seconds is None:
+        return "estimating the time left"
+    return f"about {seconds:.0f} s left" if seconds < 90 else f"about {seconds / 60:.1f} min left"
 
 
 def _wait_text(seconds: float | None) -> str:

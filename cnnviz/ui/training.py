@@ -27,7 +27,7 @@ from cnnviz.train.checkpoints import MIN_EPOCHS
 from cnnviz.train.config import FIELDS, RECOMMENDED_SETTINGS
 from cnnviz.train.device import describe, pick_device
 from cnnviz.ui.model_settings import hidden_value
-from cnnviz.ui.jobs import job_queue_message
+from cnnviz.ui.jobs import job_queue_message, time_left
 from cnnviz.ui.owner import owner_key
 from cnnviz.ui.lenet import lenet_note
 from cnnviz.ui.state import (choice_parser, friendly_errors, ignored, number_parser, plain, scaled_px,
@@ -226,12 +226,6 @@ def train_buttons(cfg_factory: Any) -> None:
             st.caption(f"Last run: {plain(view.label)}, {view.state}.")
 
 
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "time left: estimating"
-    return f"{seconds:.0f} s left" if seconds < 90 else f"{seconds / 60:.1f} min left"
-
-
 def show_progress(view: JobView) -> None:
     if view.state == "queued":
         st.info(job_queue_message(view), icon=":material/hourglass_top:")
@@ -247,7 +241,7 @@ def show_progress(view: JobView) -> None:
             st.progress(0.0, text="starting ...")
         return
     fraction = 1.0 if view.state == "finished" else min(1.0, p["epoch"] / max(1, p["epochs"]))
-    left = f"{p['seconds']:.1f} s" if view.ended else _eta(p.get("seconds_left"))
+    left = f"{p['seconds']:.1f} s" if view.ended else time_left(p.get("seconds_left"))
     text = (f"{plain(p['run'])} · {p['phase']} · epoch {p['epoch']:.1f} / {p['epochs']} · "
             f"{p['images_per_s']:,.0f} images/s · {left} · {p['device']}")
     st.progress(fraction, text=text)
