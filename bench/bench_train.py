@@ -36,16 +36,20 @@ from cnnviz.zoo import build  # noqa: E402
 TARGET = 0.9
 
 
-def bare_loop(cfg: TrainConfig, device: torch.device, threads: int | None) -> float:
-    """Seconds for ``cfg.epochs`` epochs of a plain loop over the same training images."""
+def bare_loop(cfg: TrainConfig, device: torch.device, threads: int | None = None,
+              channels_last: bool = False) -> tuple[float, int]:
+    """Seconds and training images of ``cfg.epochs`` epochs of a tutorial's plain loop over the same training
+    images (``cfg.subset`` honoured): tensors on the device, randperm, forward under autocast on CUDA,
+    cross-entropy, backward through a GradScaler, step; the model and images channels-last if asked."""
     if threads:
         torch.set_num_threads(threads)
     data = load_dataset(cfg.dataset)
-    x, y = (t.to(device) for t in data.tensors("train"))
+    x, y = (t[:cfg.subset].to(device) if cfg.subset else t.to(device) for t in data.tensors("train"))
     c, h, _ = data.image_shape
     torch.manual_seed(cfg.seed)
-    model = build(cfg.model, in_channels=c, input_size=h, num_classes=data.num_classes,
-                  **cfg.model_settings()).to(device)
+    model = build(cfg.model, in_channels=c, input_size=h, num_classes=data.num_classes, **cfg.model_settings())
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model, x = model.to(device, memory_format=fmt), x.contiguous(memory_format=fmt)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
@@ -64,7 +68,7 @@ def bare_loop(cfg: TrainConfig, device: torch.device, threads: int | None) -> fl
             scaler.step(opt)
             scaler.update()
     _sync(device)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, (n // bs) * bs * cfg.epochs
 
 
 def _sync(device: torch.device) -> None:
@@ -98,7 +102,7 @@ def measure(cfg: TrainConfig, rounds: int) -> None:
         times["run"].append(run.result.train_seconds)
         times["run_wall"].append(run.result.seconds)
         times["job"].append(job["train_seconds"])
-        times["bare"].append(bare_loop(cfg, run.device, run.cpu_threads))
+        times["bare"].append(bare_loop(cfg, run.device, run.cpu_threads)[0])
         print(f"round {r + 1}: images/s bare loop {images / times['bare'][-1]:,.0f}, TrainingRun "
               f"{images / times['run'][-1]:,.0f}, train job {images / times['job'][-1]:,.0f}; "
               f"{run.device_name}", flush=True)

@@ -40,15 +40,14 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, ".")
+sys.path[:0] = [".", "bench"]
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+
+from bench_train import bare_loop  # noqa: E402
 
 from cnnviz import jobs  # noqa: E402
-from cnnviz.data import load_dataset  # noqa: E402
 from cnnviz.jobs.local import LocalBackend  # noqa: E402
 from cnnviz.train import TrainConfig  # noqa: E402
-from cnnviz.zoo import build  # noqa: E402
 
 device_name, quick, students = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
 device = torch.device(device_name)
@@ -64,34 +63,9 @@ def config(model: str, dataset: str) -> TrainConfig:
 
 
 def bare_ips(cfg: TrainConfig, channels_last: bool) -> float:
-    """Training images/s of a tutorial's loop on the same images: tensors on the device, randperm, forward
-    under autocast, cross-entropy, backward through a GradScaler, step (the model channels-last if asked)."""
-    data = load_dataset(cfg.dataset)
-    x, y = (t[:cfg.subset].to(device) if cfg.subset else t.to(device) for t in data.tensors("train"))
-    c, h, _ = data.image_shape
-    torch.manual_seed(cfg.seed)
-    model = build(cfg.model, in_channels=c, input_size=h, num_classes=data.num_classes, **cfg.model_settings())
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model, x = model.to(device, memory_format=fmt), x.contiguous(memory_format=fmt)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    amp = device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    bs, n = cfg.batch_size, len(x)
-    sync = torch.cuda.synchronize if amp else (lambda: None)
-    sync()
-    start = time.perf_counter()
-    for _ in range(cfg.epochs):
-        perm = torch.randperm(n, device=device)
-        for i in range(n // bs):
-            idx = perm[i * bs:(i + 1) * bs]
-            with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
-                loss = F.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-    sync()
-    return (n // bs) * bs * cfg.epochs / (time.perf_counter() - start)
+    """Training images/s of bench_train.py's plain loop on the same images and device."""
+    seconds, images = bare_loop(cfg, device, channels_last=channels_last)
+    return images / seconds
 
 
 def job_ips(cfg: TrainConfig) -> float:
