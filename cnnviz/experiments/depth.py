@@ -23,7 +23,7 @@ NOTES = ("He et al. 2016: \"the 56-layer model performs worse on both training a
          "batch norm of each residual block initialised to zero (Goyal et al. 2017), so a residual block starts as "
          "the identity. The plain nets have no skip to zero, so they keep the default initialisation.")
 SIZES = {"tiny": dict(dataset="mnist", n_train=64, image_size=8, width_mult=0.25, epochs=1),
-         "quick": dict(dataset="mnist", n_train=1200, image_size=12, width_mult=0.25, epochs=5),
+         "quick": dict(dataset="mnist", n_train=1200, image_size=12, width_mult=0.5, epochs=5),
          "full": dict(dataset="cifar10", n_train=None, image_size=None, width_mult=1.0, epochs=30)}
 
 
