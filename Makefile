@@ -36,8 +36,9 @@ nginx:
 postgresql:
 	@scripts/install-debian postgresql pg_ctlcluster
 
+# In CI (CI=true) the slow lane runs too: every one-click experiment once at its default size (about 3 minutes).
 test: $(STAMP) chromium nginx postgresql
-	$(PY) -m pytest $(PYTEST_ARGS)
+	CNNVIZ_SLOW_TESTS=$${CNNVIZ_SLOW_TESTS:-$${CI:+1}} $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@set -e; for f in bench/*.py; do \

@@ -50,6 +50,16 @@ def cost(kind: str, params: dict[str, Any]) -> tuple[str, float]:
         return kind, 1.0
 
 
+def warm_up() -> None:
+    """A few steps of the default training run, saved nowhere: a fresh worker pays its one-time costs (the
+    rest of the engine's imports, the bundled digits, the kernels' first calls: about 100 MiB and a second)
+    before it says it is ready, not during the first student's run."""
+    from cnnviz.train.config import TrainConfig
+
+    config = TrainConfig(epochs=1, subset=256).to_dict()
+    execute("train", {"config": config, "save": False}, lambda _event: None, lambda: False)
+
+
 def execute(kind: str, params: dict[str, Any], emit: Emit, should_stop: Callable[[], bool]) -> None:
     """Run one job here and end it with exactly one terminal event: done, stopped (with the result so far) or
     error (the message a person reads; a ConfigError's text as it is)."""

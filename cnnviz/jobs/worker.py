@@ -37,7 +37,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)  # one thread per worker: the workers share the machine's cores
-    from cnnviz.jobs.kinds import execute
+    from cnnviz.jobs.kinds import execute, warm_up
+
+    warm_up()
 
     lock = threading.Lock()
 

@@ -119,12 +119,13 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def tree_memory(pid: int) -> int:
+def tree_memory(pid: int, alone: bool = False) -> int:
     """Memory in bytes of ``pid`` and every process below it (0 once it is gone): the sum of their
     PSS (resident memory, pages shared between processes split among them, so that the training
-    runs forked from one process are not counted many times); RSS where PSS cannot be read."""
+    runs forked from one process are not counted many times); RSS where PSS cannot be read.
+    ``alone``: the process ``pid`` only (the web server without its job workers)."""
     total = 0
-    for p in _tree(pid):
+    for p in [pid] if alone else _tree(pid):
         try:
             match = re.search(r"^Pss:\s+(\d+) kB", Path(f"/proc/{p}/smaps_rollup").read_text(), re.M)
         except OSError:
@@ -186,11 +187,13 @@ class MemorySampler:
     def __init__(self, pid: int | None, interval: float = 1.0) -> None:
         self.pid, self.interval = pid, interval
         self.samples: list[tuple[float, int]] = []
+        self.server: list[int] = []  # the web server process alone, at the same moments
         self._task: asyncio.Task | None = None
 
     def sample(self) -> int:
         value = tree_memory(self.pid) if self.pid else 0
         self.samples.append((time.monotonic(), value))
+        self.server.append(tree_memory(self.pid, alone=True) if self.pid else 0)
         return value
 
     async def _loop(self) -> None:
@@ -638,6 +641,8 @@ async def _run(app_url: str, sessions: int, seconds: float, timeout_s: float, af
         "server_pid": pid, "mem_start_mb": round(mem_start / MiB), "mem_mid_mb": round(max(mid, default=0) / MiB),
         "mem_peak_mb": round(max((v for _, v in memory.samples), default=0) / MiB),
         "mem_end_mb": round(mem_end / MiB), "mem_after_mb": round(mem_after / MiB), "after_s": after_s,
+        "mem_server_start_mb": round(memory.server[0] / MiB), "mem_server_peak_mb": round(max(memory.server) / MiB),
+        "mem_server_after_mb": round(memory.server[-1] / MiB),
         "server_state": {"start": state_start, "end": state_end, "after": state_after},
     }
 
@@ -684,7 +689,8 @@ def report(result: dict[str, Any]) -> str:
         f"({r['cpu_cores']} cores x wall time)",
         f"server memory (PSS of its process tree, pid {r['server_pid']}): start {r['mem_start_mb']} MiB, peak {r['mem_peak_mb']} MiB "
         f"(first half {r['mem_mid_mb']} MiB), end {r['mem_end_mb']} MiB, {r['after_s']:.0f} s after the sessions "
-        f"closed {r['mem_after_mb']} MiB",
+        f"closed {r['mem_after_mb']} MiB; the web server alone: start {r['mem_server_start_mb']} MiB, peak "
+        f"{r['mem_server_peak_mb']} MiB, after {r['mem_server_after_mb']} MiB",
     ]
     for when, state in r["server_state"].items():
         if state:
