@@ -3,8 +3,8 @@
 For each experiment: how many seeds showed its lesson (the same ``lesson()`` the page and the tests use), and the
 median and worst wall time as a user waits for it (submit to result, workers already started), against the 60 s
 target, and how good the page's "time left" was: every estimate the page could show while at least a quarter of
-the run remained, after its first tenth (the estimator needs a measured rate), against the time that really
-remained (target: within 30%). Runs from a fresh ``$CNNVIZ_HOME`` (nothing cached). The 1-minute load average before and after is
+the run and at least 3 s remained (the page shows whole seconds), after its first tenth (the estimator needs a
+measured rate), against the time that really remained (target: within 30%). Runs from a fresh ``$CNNVIZ_HOME`` (nothing cached). The 1-minute load average before and after is
 printed, since the machine may be shared.
 
 Run: ``.venv/bin/python bench/bench_experiments.py --seeds 3 [--only depth,dropout] [--size quick]``
@@ -50,7 +50,7 @@ def timed_run(name: str, seed: int, size: str, device: str) -> tuple[dict, float
         raise SystemExit(f"{name} seed {seed}: the job ended {view.state}: {view.error}")
     total = end - t0
     errors = [abs(left - (end - t)) / (end - t) for t, left in shown
-              if 0.10 * total <= t - t0 <= 0.75 * total]
+              if 0.10 * total <= t - t0 <= 0.75 * total and end - t >= 3.0]
     return view.result or {}, total, errors
 
 

@@ -48,7 +48,7 @@ from cnnviz.ui.words import setting_label  # noqa: E402
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.browser.helpers import wait_idle  # noqa: E402
 from tests.browser.loadtest import tree_cpu  # noqa: E402
-from tests.browser.server import ServerError, _stop, _wait_healthy, free_port, serve  # noqa: E402
+from tests.browser.server import ServerError, free_port, serve, serving  # noqa: E402
 
 FLOOR = "floor"
 CLASSES = setting_label("num_classes")
@@ -235,18 +235,10 @@ def first_numbers(browser: Browser, url: str, timeout_ms: float) -> float:
 def serve_floor(log: Path) -> Iterator[tuple[subprocess.Popen, str]]:
     """The floor page, started with the same Streamlit options as ``scripts/serve``."""
     port = free_port()
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "bench" / "apps" / "floor_app.py"),
-             "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, server, log)
-        yield server, url
-    finally:
-        _stop(server)
+    with serving([sys.executable, "-m", "streamlit", "run", str(ROOT / "bench" / "apps" / "floor_app.py"),
+                  "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+                  "--browser.gatherUsageStats", "false"], port, log) as started:
+        yield started
 
 
 def main() -> int:

@@ -267,7 +267,9 @@ def entry_numbers(rows: Sequence[RowInfo], top: int) -> tuple[str, str, str, str
 def table_editor(text: str, desc: Description, editable: bool) -> None:
     """One row per top-level entry: layer type, its settings, its output and parameters, and row actions."""
     layers = list(desc.layers)
-    tag = hashlib.sha1(f"{text}|{desc.input_shape}".encode()).hexdigest()[:10]
+    # the widgets' keys change with the text (so each shows its layer's new values), not with the input size:
+    # new keys make the browser build every row's widgets again (seconds for a long network)
+    tag = hashlib.sha1(text.encode()).hexdigest()[:10]
     pages = max(1, -(-len(layers) // ROWS_PER_PAGE))
     first = 0
     if pages > 1:

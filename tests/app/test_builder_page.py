@@ -106,6 +106,18 @@ def test_the_link_carries_the_network_and_input() -> None:
     assert _metric(at, "Parameters") == f"{(27 + 1) * 16 + 2 * (9 * 16 + 1) * 16 + (16 + 1) * 10:,}"
 
 
+def test_a_new_input_size_keeps_the_rows_widgets() -> None:
+    """The rows' widget keys follow the text, not the input size: new keys would make the browser build every
+    row's widgets again on each click of the input size (seconds on a long network)."""
+    at = _page()
+    keys = sorted(w.key for w in at.selectbox if w.key and w.key.startswith("b_"))
+    at.number_input(key=b.H).set_value(40).run()
+    assert not at.exception and _metric(at, "Parameters") != "61,706"  # the numbers did change
+    assert sorted(w.key for w in at.selectbox if w.key and w.key.startswith("b_")) == keys
+    at.text_area(key=b.NET).set_value("conv(6,5) relu fc(10)").run()
+    assert sorted(w.key for w in at.selectbox if w.key and w.key.startswith("b_")) != keys  # a new text: new rows
+
+
 def test_hostile_link_text_is_shown_as_plain_text() -> None:
     hostile = "conv(6,5) [**click me**](http://example.com)"
     at = _page(**{b.NET: hostile})

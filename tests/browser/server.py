@@ -39,9 +39,18 @@ def serve(home: Path, log: Path) -> Iterator[tuple[subprocess.Popen, str]]:
     port = free_port()
     env = {**os.environ, "PORT": str(port), "ADDRESS": "127.0.0.1", "PYTHON": sys.executable,
            "CNNVIZ_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    with serving([str(ROOT / "scripts" / "serve")], port, log, env) as started:
+        yield started
+
+
+@contextmanager
+def serving(command: list[str], port: int, log: Path,
+            env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
+    """Run ``command`` (a web server on ``port`` of 127.0.0.1) with its output in ``log``; yield (process, URL)
+    once it is healthy; stop it."""
     with log.open("wb") as out:
-        server = subprocess.Popen([str(ROOT / "scripts" / "serve")], cwd=ROOT, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, server, log)
