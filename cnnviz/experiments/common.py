@@ -2,8 +2,8 @@
 
 An experiment trains a few labelled runs one after the other. :class:`Runner` trains each with
 :func:`cnnviz.train.loop.fit` and forwards fit's progress (at most every :data:`PROGRESS_S` seconds)
-with the experiment's time left: the work still to do (training steps x the model's multiply-adds
-per image) over the rate measured so far in this experiment.
+with the experiment's time left: the work still to do (:func:`work`: the images trained and evaluated x the
+model's multiply-adds per image) over the rate measured so far in this experiment.
 """
 from __future__ import annotations
 
@@ -87,6 +87,17 @@ def multiply_adds(model: nn.Module, image: torch.Tensor) -> int:
     return max(total, 1)
 
 
+def work(planned: "Planned", model: nn.Module) -> float:
+    """A run's work in forward multiply-adds, the unit of the time estimate: a training image counts three times
+    (forward, then backward through the activations and the weights), each epoch's evaluation of the test
+    split and the final evaluations of both splits once, and what the experiment evaluates afterwards. Without
+    the evaluations a run on a few images (where they are most of the time) looks almost free next to one on many."""
+    n_train, n_test = len(planned.data["train"][1]), len(planned.data["test"][1])
+    batch = min(planned.config.batch_size, n_train)
+    images = planned.config.epochs * (3 * (n_train // batch) * batch + n_test) + n_train + n_test
+    return (images + planned.after_images) * multiply_adds(model, planned.data["train"][0])
+
+
 @dataclass
 class Planned:
     """One run of an experiment: its label, a function that builds the model (after the seed is set), its data
@@ -97,6 +108,7 @@ class Planned:
     data: Splits
     config: TrainConfig
     prepare: Callable[[nn.Module], None] | None = None  # just before training, e.g. copy a trained source in
+    after_images: int = 0  # images the experiment evaluates with this model after training (e.g. 10 crops each)
 
 
 class Runner:
@@ -108,8 +120,7 @@ class Runner:
         for i, p in enumerate(plan):  # built up front: the estimate needs every run's work
             torch.manual_seed(seed * 1000 + i)
             self.models.append(p.build().to(p.data["train"][1].device))
-        self.work = [p.config.epochs * (len(p.data["train"][1]) // min(p.config.batch_size, len(p.data["train"][1])))
-                     * p.config.batch_size * multiply_adds(m, p.data["train"][0]) for p, m in zip(plan, self.models)]
+        self.work = [work(p, m) for p, m in zip(plan, self.models)]
         self.done_work = 0.0
         self.t0 = time.perf_counter()
         self._last = 0.0

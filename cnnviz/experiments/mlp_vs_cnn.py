@@ -12,8 +12,9 @@ RUNS = ("mlp", "lenet5")
 LESSON = "LeNet-5 beats the MLP with fewer parameters"
 NOTES = ("The Keras example MLP (Flatten, Dense 512 ReLU, Dropout 0.2, Dense 10) against LeNet-5 (ReLU, max "
          "pooling), which shares weights over local receptive fields. Same digits, epochs and optimiser (Adam, "
-         "learning rate 1e-3, batch 32, 5 epochs as in the Keras example).")
-SIZES = {"tiny": dict(n_train=64, epochs=1), "quick": dict(n_train=2000, epochs=5), "full": dict(n_train=None, epochs=5)}
+         "learning rate 1e-3, batch 32). The Keras example fits 5 epochs of 60,000 digits; on 2,000 digits both "
+         "nets get 10 epochs, so that LeNet-5, which learns more slowly at first, is past its start.")
+SIZES = {"tiny": dict(n_train=64, epochs=1), "quick": dict(n_train=2000, epochs=10), "full": dict(n_train=None, epochs=5)}
 
 
 def run(seed: int, size: str, device: str, emit: Emit) -> dict[str, Any]:

@@ -14,14 +14,14 @@ RUNS = ("scratch", "new_head", "freeze_early", "finetune_all")
 LESSON = "every transfer case beats scratch; fine-tuning all beats it by at least 5 points"
 NOTES = ("The course notes' three cases with little data: train only a new head on the frozen features, freeze the "
          "early layers and train the rest, or fine-tune everything. A small VGG first learns digits 0-4 (the "
-         "source, 2 epochs on its 1,800 images); each case then starts from its weights with a new 5-class head "
-         "and learns digits 5-9 from only 5 images per class in 6 short epochs. Scratch is the same network from "
+         "source, 3 epochs on its 1,800 images); each case then starts from its weights with a new 5-class head "
+         "and learns digits 5-9 from only 5 images per class in 4 short epochs. Scratch is the same network from "
          "random weights. All four use the same images, epochs and optimiser (Adam, learning rate 1e-3). With so "
          "little data and time, scratch is still finding its first features while the reused ones are ready: that "
          "head start is what transfer learning buys (given many more epochs scratch closes part of the gap).")
 SOURCE, TARGET = (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)
 SIZES = {"tiny": dict(source_images=64, source_epochs=1, per_class=2, epochs=1),
-         "quick": dict(source_images=None, source_epochs=2, per_class=5, epochs=6),
+         "quick": dict(source_images=None, source_epochs=3, per_class=5, epochs=4),
          "full": dict(source_images=None, source_epochs=4, per_class=10, epochs=60)}
 FROZEN = {"scratch": (), "new_head": ("features",), "freeze_early": ("features.block1",), "finetune_all": ()}
 
