@@ -169,3 +169,35 @@ def test_slow_every_experiment_shows_its_lesson_at_the_default_size(name):
     result = experiments.run(name, seed=0, size="quick", device="cpu")
     shown, words = experiments.lesson(name, result)
     assert shown, words
+
+
+def test_time_left_comes_from_the_measured_run_times_scaled_by_this_runs_speed(tmp_path, monkeypatch):
+    from cnnviz.experiments import timing
+
+    monkeypatch.setenv("CNNVIZ_HOME", str(tmp_path))
+    now = [0.0]
+    seen: list[dict] = []
+
+    def experiment(clock_steps: list[tuple[float, dict]]) -> timing.TimeLeft:
+        timer = timing.TimeLeft("mlp_vs_cnn:quick:cpu", seen.append, clock=lambda: now[0])
+        for t, event in clock_steps:
+            now[0] = t
+            timer(event)
+        return timer
+
+    def progress(index: int, step: int) -> dict:
+        return {"type": "progress", "run_index": index, "step": step, "steps": 10, "seconds_left": 99.0}
+
+    start = {"type": "start", "runs": ["mlp", "lenet5"]}
+    # first time: no history, so the Runner's own estimate goes through untouched
+    first = experiment([(0.0, start), (1.0, progress(0, 5)), (2.0, progress(1, 1)), (10.0, progress(1, 10))])
+    assert [e.get("seconds_left") for e in seen[1:]] == [99.0, 99.0, 99.0]
+    now[0] = 12.0
+    first.done()
+    assert timing.measured("mlp_vs_cnn:quick:cpu") == {"mlp": 2.0, "lenet5": 10.0}
+    # second time, twice as slow: half of the MLP's 2 s took 2 s, so 1 s + 10 s remain at half speed: 22 s
+    seen.clear()
+    experiment([(0.0, start), (2.0, progress(0, 5))])
+    assert seen[-1]["seconds_left"] == pytest.approx(22.0)
+    timing.record("mlp_vs_cnn:quick:cpu", {"mlp": 4.0, "lenet5": 10.0})  # blended with what was kept
+    assert timing.measured("mlp_vs_cnn:quick:cpu") == {"mlp": 3.0, "lenet5": 10.0}

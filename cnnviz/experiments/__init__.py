@@ -23,6 +23,7 @@ from cnnviz.errors import ConfigError
 from cnnviz.experiments import (activations, augment, batchnorm, depth, dropout, ensemble, mlp_vs_cnn, multicrop,
                                 overfit, transfer)
 from cnnviz.experiments.common import SIZES, Emit, check
+from cnnviz.experiments.timing import TimeLeft
 from cnnviz.train.device import describe
 
 _MODULES: dict[str, ModuleType] = {m.__name__.rsplit(".", 1)[1]: m for m in (
@@ -72,7 +73,9 @@ def run(name: str, seed: int = 0, size: str | None = None, device: str = "auto",
     size = size or default_size(device)
     dev = check(seed, size, device)
     t = time.perf_counter()
-    out = module.run(seed, size, device, emit or (lambda event: None))
+    timer = TimeLeft(f"{name}:{size}:{dev.type}", emit or (lambda event: None))
+    out = module.run(seed, size, device, timer)
+    timer.done()
     result = {"experiment": name, "seed": seed, "seconds": round(time.perf_counter() - t, 3),
               "device": describe(dev, None), "runs": out["runs"]}
     shown, words = module.lesson(result)

@@ -17,9 +17,9 @@ RUNS = ("centre_crop", "ten_crop")
 LESSON = "10-crop is at least as good as the centre crop"
 NOTES = ("AlexNet and the course notes: train on random crops (and mirrors), then at test time average the "
          "predictions over 10 crops (4 corners and the centre, and their mirrors). One small VGG trained on random "
-         "24x24 crops of 32x32 images with random mirrors (Adam, learning rate 1e-3; 28x28 at the full size, "
-         "AlexNet's 224 of 256), then tested both ways on the same test images.")
-SIZES = {"tiny": dict(n_train=64, epochs=1, crop=28), "quick": dict(n_train=2000, epochs=8, crop=24),
+         "28x28 crops of 32x32 images (AlexNet's 224 of 256) with random mirrors (Adam, learning rate 1e-3), then "
+         "tested both ways on the same test images.")
+SIZES = {"tiny": dict(n_train=64, epochs=1, crop=28), "quick": dict(n_train=2000, epochs=8, crop=28),
          "full": dict(n_train=None, epochs=20, crop=28)}
 
 

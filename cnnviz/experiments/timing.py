@@ -1,0 +1,99 @@
+"""An experiment's time left from how long each of its runs took the last times on this machine.
+
+The first time an experiment runs, its time left is :class:`~cnnviz.experiments.common.Runner`'s: the work
+still to do over the rate so far, in multiply-adds, which is rough when its runs differ in kind (an MLP does
+many more multiply-adds a second than a small CNN). :class:`TimeLeft` wraps the experiment's ``emit``: it
+measures each run's seconds and keeps them per experiment, size and device in
+``$CNNVIZ_HOME/experiments/run_times.json``; from then on the time left is the runs' measured seconds still to
+go, scaled by how fast this run goes against them (a busy machine makes every run slower alike).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from cnnviz import paths
+from cnnviz.errors import ConfigError
+
+Emit = Callable[[dict[str, Any]], None]
+KEEP = 0.5  # weight of the old measurement when a new one comes (the times of a machine drift slowly)
+MIN_MEASURED_S = 1.0  # before this much of the history has passed, its speed is taken as it was
+
+
+def _file() -> Path:
+    return paths.home() / "experiments" / "run_times.json"
+
+
+def _read() -> dict[str, dict[str, float]]:
+    try:
+        data = json.loads(_file().read_text())
+    except (OSError, ValueError, ConfigError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def measured(key: str) -> dict[str, float]:
+    """Seconds per run label measured for ``key`` (experiment:size:device), or {}."""
+    times = _read().get(key)
+    if not isinstance(times, dict):
+        return {}
+    return {k: float(v) for k, v in times.items() if isinstance(v, (int, float)) and v > 0}
+
+
+def record(key: str, seconds: dict[str, float]) -> None:
+    """Blend ``seconds`` per run into what is kept for ``key`` (written whole, then renamed: never half a file)."""
+    data = _read()
+    old = measured(key)
+    data[key] = {k: round(KEEP * old[k] + (1 - KEEP) * v if k in old else v, 3) for k, v in seconds.items()}
+    try:
+        path = _file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+        os.replace(tmp, path)
+    except (OSError, ConfigError):
+        pass  # an estimate is not worth failing an experiment for
+
+
+class TimeLeft:
+    """The ``emit`` of an experiment: passes every event on, with ``seconds_left`` from the measured run times
+    when there are some for every run; :meth:`done` keeps this experiment's run times."""
+
+    def __init__(self, key: str, emit: Emit, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.key, self.emit, self.clock = key, emit, clock
+        self.history = measured(key)
+        self.runs: list[str] = []
+        self.begun: list[float] = []  # when each run began (the first when the experiment's runs began)
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        now = self.clock()
+        if event.get("type") == "start" and "runs" in event:
+            self.runs, self.begun = list(event["runs"]), [now]
+        elif event.get("type") == "progress" and self.begun and isinstance(event.get("run_index"), int):
+            index = event["run_index"]
+            while len(self.begun) <= index:
+                self.begun.append(now)
+            left = self.seconds_left(index, event.get("step", 0) / max(1, event.get("steps", 1)), now)
+            if left is not None:
+                event = {**event, "seconds_left": left}
+        self.emit(event)
+
+    def seconds_left(self, index: int, fraction: float, now: float) -> float | None:
+        """The measured seconds still to go, times this run's speed against them; None without a history."""
+        if not self.runs or any(label not in self.history for label in self.runs):
+            return None
+        past = [self.history[label] for label in self.runs]
+        done = sum(past[:index]) + past[index] * min(max(fraction, 0.0), 1.0)
+        elapsed = now - self.begun[0]
+        speed = elapsed / done if done >= MIN_MEASURED_S else 1.0
+        return max(0.0, (sum(past) - done) * speed)
+
+    def done(self) -> None:
+        """The experiment ended well: keep how long each of its runs took."""
+        if not self.begun or len(self.begun) != len(self.runs):
+            return
+        ends = [*self.begun[1:], self.clock()]
+        record(self.key, {label: end - begun for label, begun, end in zip(self.runs, self.begun, ends)})
