@@ -9,8 +9,8 @@ click to the moment the page shows the new numbers that the click must produce (
 cnnviz, so a stale number never counts as an answer); between clicks the page is left to finish its run.
 Also measured: the first load of each page (warm server) to its first
 numbers, the cold start (from starting the server to the home page's first numbers, the timeline's bars),
-and the server's CPU time over each page's clicks (from /proc, the server and its children),
-which a busy machine changes much less than the wall-clock times.
+and the server's CPU time over each page's clicks (from /proc, the web server process: the job workers it starts
+are not a click's work), which a busy machine changes much less than the wall-clock times.
 
 Prints p50 / p90 / max per page, the p50 of "run end" (click to the end of the script run it caused, as the
 websocket brings it: the server's answer, against which the click time shows the browser's part), CPU per click,
@@ -195,7 +195,7 @@ def run_scenario(page: Page, url: str, name: str, sc: Scenario, clicks: int, ser
     load = time.perf_counter() - start
     wait_idle(page)
     sc.before(page)
-    cpu0 = tree_cpu(server_pid)
+    cpu0 = tree_cpu(server_pid, alone=True)  # the web server: the job workers' start-up is not a click's
     times, runs = [], []
     for i in range(clicks):
         label, scope = sc.inputs[i % len(sc.inputs)]
@@ -216,7 +216,7 @@ def run_scenario(page: Page, url: str, name: str, sc: Scenario, clicks: int, ser
         wait_idle(page, quiet_ms=150, settle_ms=100)
         if (run := ends.first_after(t0)) is not None:
             runs.append(run)
-    return PageResult(name, load, times, runs, tree_cpu(server_pid) - cpu0)
+    return PageResult(name, load, times, runs, tree_cpu(server_pid, alone=True) - cpu0)
 
 
 def first_numbers(browser: Browser, url: str, timeout_ms: float) -> float:

@@ -138,15 +138,16 @@ def tree_memory(pid: int, alone: bool = False) -> int:
     return total
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds used by ``pid`` and every process below it (and their finished children)."""
+def tree_cpu(pid: int, alone: bool = False) -> float:
+    """CPU seconds used by ``pid`` and every process below it (and their finished children); ``alone``: by the
+    process ``pid`` only (the web server without its job workers)."""
     ticks = 0
-    for p in _tree(pid):
+    for p in [pid] if alone else _tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        ticks += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        ticks += sum(int(f) for f in fields[11:13 if alone else 15])  # utime, stime (, cutime, cstime)
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
