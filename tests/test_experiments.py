@@ -190,14 +190,15 @@ def test_time_left_comes_from_the_measured_run_times_scaled_by_this_runs_speed(t
 
     start = {"type": "start", "runs": ["mlp", "lenet5"]}
     # first time: no history, so the Runner's own estimate goes through untouched
-    first = experiment([(0.0, start), (1.0, progress(0, 5)), (2.0, progress(1, 1)), (10.0, progress(1, 10))])
+    first = experiment([(0.0, start), (1.0, progress(0, 10)), (2.0, progress(1, 1)), (10.0, progress(1, 10))])
     assert [e.get("seconds_left") for e in seen[1:]] == [99.0, 99.0, 99.0]
     now[0] = 12.0
     first.done()
-    assert timing.measured("mlp_vs_cnn:quick:cpu") == {"mlp": 2.0, "lenet5": 10.0}
-    # second time, twice as slow: half of the MLP's 2 s took 2 s, so 1 s + 10 s remain at half speed: 22 s
+    # (training, after it): the MLP trained 1 s and evaluated 1 s; LeNet-5 trained 8 s, then 2 s to the end
+    assert timing.measured("mlp_vs_cnn:quick:cpu") == {"mlp": (1.0, 1.0), "lenet5": (8.0, 2.0)}
+    # second time, twice as slow: the MLP's 1 s of training took 2 s, so 1 s + 10 s remain at half speed: 22 s
     seen.clear()
-    experiment([(0.0, start), (2.0, progress(0, 5))])
+    experiment([(0.0, start), (2.0, progress(0, 10))])
     assert seen[-1]["seconds_left"] == pytest.approx(22.0)
-    timing.record("mlp_vs_cnn:quick:cpu", {"mlp": 4.0, "lenet5": 10.0})  # blended with what was kept
-    assert timing.measured("mlp_vs_cnn:quick:cpu") == {"mlp": 3.0, "lenet5": 10.0}
+    timing.record("mlp_vs_cnn:quick:cpu", {"mlp": (3.0, 1.0), "lenet5": (8.0, 2.0)})  # blended with what was kept
+    assert timing.measured("mlp_vs_cnn:quick:cpu") == {"mlp": (2.0, 1.0), "lenet5": (8.0, 2.0)}

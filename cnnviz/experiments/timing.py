@@ -3,8 +3,8 @@
 The first time an experiment runs, its time left is :class:`~cnnviz.experiments.common.Runner`'s: the work
 still to do over the rate so far, in multiply-adds, which is rough when its runs differ in kind (an MLP does
 many more multiply-adds a second than a small CNN). :class:`TimeLeft` wraps the experiment's ``emit``: it
-measures each run's seconds and keeps them per experiment, size and device in
-``$CNNVIZ_HOME/experiments/run_times.json``; from then on the time left is the runs' measured seconds still to
+measures each run's seconds of training and after it (its final evaluations) and keeps them per experiment,
+size and device in ``$CNNVIZ_HOME/experiments/run_times.json``; from then on the time left is the runs' measured seconds still to
 go, scaled by how fast this run goes against them (a busy machine makes every run slower alike).
 """
 from __future__ import annotations
@@ -35,19 +35,26 @@ def _read() -> dict[str, dict[str, float]]:
     return data if isinstance(data, dict) else {}
 
 
-def measured(key: str) -> dict[str, float]:
-    """Seconds per run label measured for ``key`` (experiment:size:device), or {}."""
+def measured(key: str) -> dict[str, tuple[float, float]]:
+    """Per run label measured for ``key`` (experiment:size:device): (seconds of training, seconds after it: the
+    run's final evaluations and what the experiment does with the model), or {}."""
     times = _read().get(key)
     if not isinstance(times, dict):
         return {}
-    return {k: float(v) for k, v in times.items() if isinstance(v, (int, float)) and v > 0}
+    out = {}
+    for label, value in times.items():
+        if (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
+                and value[0] >= 0 and value[1] >= 0):
+            out[label] = (float(value[0]), float(value[1]))
+    return out
 
 
-def record(key: str, seconds: dict[str, float]) -> None:
+def record(key: str, seconds: dict[str, tuple[float, float]]) -> None:
     """Blend ``seconds`` per run into what is kept for ``key`` (written whole, then renamed: never half a file)."""
     data = _read()
     old = measured(key)
-    data[key] = {k: round(KEEP * old[k] + (1 - KEEP) * v if k in old else v, 3) for k, v in seconds.items()}
+    data[key] = {label: [round(KEEP * o + (1 - KEEP) * n, 3) for o, n in zip(old.get(label, new), new)]
+                 for label, new in seconds.items()}
     try:
         path = _file()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,16 +73,20 @@ class TimeLeft:
         self.key, self.emit, self.clock = key, emit, clock
         self.history = measured(key)
         self.runs: list[str] = []
-        self.begun: list[float] = []  # when each run began (the first when the experiment's runs began)
+        self.begun: list[float] = []  # when each run began (the first: when the experiment's runs began)
+        self.trained: list[float] = []  # when each run's training last reported (its last step, once done)
 
     def __call__(self, event: dict[str, Any]) -> None:
         now = self.clock()
         if event.get("type") == "start" and "runs" in event:
-            self.runs, self.begun = list(event["runs"]), [now]
+            self.runs, self.begun, self.trained = list(event["runs"]), [now], []
         elif event.get("type") == "progress" and self.begun and isinstance(event.get("run_index"), int):
             index = event["run_index"]
             while len(self.begun) <= index:
                 self.begun.append(now)
+            while len(self.trained) <= index:
+                self.trained.append(now)
+            self.trained[index] = now
             left = self.seconds_left(index, event.get("step", 0) / max(1, event.get("steps", 1)), now)
             if left is not None:
                 event = {**event, "seconds_left": left}
@@ -86,14 +97,15 @@ class TimeLeft:
         if not self.runs or any(label not in self.history for label in self.runs):
             return None
         past = [self.history[label] for label in self.runs]
-        done = sum(past[:index]) + past[index] * min(max(fraction, 0.0), 1.0)
+        done = sum(map(sum, past[:index])) + past[index][0] * min(max(fraction, 0.0), 1.0)
         elapsed = now - self.begun[0]
         speed = elapsed / done if done >= MIN_MEASURED_S else 1.0
-        return max(0.0, (sum(past) - done) * speed)
+        return max(0.0, (sum(map(sum, past)) - done) * speed)
 
     def done(self) -> None:
-        """The experiment ended well: keep how long each of its runs took."""
-        if not self.begun or len(self.begun) != len(self.runs):
+        """The experiment ended well: keep how long each of its runs trained and how long it took after."""
+        if not self.begun or not len(self.begun) == len(self.trained) == len(self.runs):
             return
         ends = [*self.begun[1:], self.clock()]
-        record(self.key, {label: end - begun for label, begun, end in zip(self.runs, self.begun, ends)})
+        record(self.key, {label: (trained - begun, end - trained)
+                          for label, begun, trained, end in zip(self.runs, self.begun, self.trained, ends)})
