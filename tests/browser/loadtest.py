@@ -138,6 +138,20 @@ def tree_memory(pid: int, alone: bool = False) -> int:
     return total
 
 
+def private_memory(pid: int, alone: bool = False) -> int:
+    """The private memory in bytes (USS: pages no other process maps) of ``pid`` and every process below it, or
+    of ``pid`` only with ``alone``. Unlike PSS it does not change when another process that maps the same
+    libraries (torch's, from the same venv) starts or ends, so its growth is the processes' own."""
+    total = 0
+    for p in [pid] if alone else _tree(pid):
+        try:
+            text = Path(f"/proc/{p}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total += sum(int(kb) * 1024 for kb in re.findall(r"^Private_(?:Clean|Dirty):\s+(\d+) kB", text, re.M))
+    return total
+
+
 def tree_cpu(pid: int, alone: bool = False) -> float:
     """CPU seconds used by ``pid`` and every process below it (and their finished children); ``alone``: by the
     process ``pid`` only (the web server without its job workers)."""
@@ -189,12 +203,14 @@ class MemorySampler:
         self.pid, self.interval = pid, interval
         self.samples: list[tuple[float, int]] = []
         self.server: list[int] = []  # the web server process alone, at the same moments
+        self.private: list[tuple[int, int]] = []  # private memory (USS) of the tree and of the server alone
         self._task: asyncio.Task | None = None
 
     def sample(self) -> int:
         value = tree_memory(self.pid) if self.pid else 0
         self.samples.append((time.monotonic(), value))
         self.server.append(tree_memory(self.pid, alone=True) if self.pid else 0)
+        self.private.append((private_memory(self.pid), private_memory(self.pid, alone=True)) if self.pid else (0, 0))
         return value
 
     async def _loop(self) -> None:
@@ -658,6 +674,10 @@ async def _run(app_url: str, sessions: int, seconds: float, timeout_s: float, af
         "mem_end_mb": round(mem_end / MiB), "mem_after_mb": round(mem_after / MiB), "after_s": after_s,
         "mem_server_start_mb": round(memory.server[0] / MiB), "mem_server_peak_mb": round(max(memory.server) / MiB),
         "mem_server_after_mb": round(memory.server[-1] / MiB),
+        "uss_start_mb": round(memory.private[0][0] / MiB),
+        "uss_peak_mb": round(max(u for u, _ in memory.private) / MiB),
+        "uss_after_mb": round(memory.private[-1][0] / MiB), "uss_server_start_mb": round(memory.private[0][1] / MiB),
+        "uss_server_after_mb": round(memory.private[-1][1] / MiB),
         "server_state": {"start": state_start, "end": state_end, "after": state_after},
     }
 
@@ -707,6 +727,9 @@ def report(result: dict[str, Any]) -> str:
         f"closed {r['mem_after_mb']} MiB; the web server alone: start {r['mem_server_start_mb']} MiB, peak "
         f"{r['mem_server_peak_mb']} MiB, after {r['mem_server_after_mb']} MiB; its job workers: start "
         f"{r['mem_start_mb'] - r['mem_server_start_mb']} MiB, after {r['mem_after_mb'] - r['mem_server_after_mb']} MiB",
+        f"private memory (USS, the processes' own pages): start {r['uss_start_mb']} MiB, peak {r['uss_peak_mb']} MiB, "
+        f"after {r['uss_after_mb']} MiB; the web server alone: start {r['uss_server_start_mb']} MiB, after "
+        f"{r['uss_server_after_mb']} MiB",
     ]
     for when, state in r["server_state"].items():
         if state:
