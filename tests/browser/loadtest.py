@@ -119,37 +119,31 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def tree_memory(pid: int, alone: bool = False) -> int:
-    """Memory in bytes of ``pid`` and every process below it (0 once it is gone): the sum of their
-    PSS (resident memory, pages shared between processes split among them, so that the training
-    runs forked from one process are not counted many times); RSS where PSS cannot be read.
-    ``alone``: the process ``pid`` only (the web server without its job workers)."""
-    total = 0
-    for p in [pid] if alone else _tree(pid):
-        try:
-            match = re.search(r"^Pss:\s+(\d+) kB", Path(f"/proc/{p}/smaps_rollup").read_text(), re.M)
-        except OSError:
-            match = None
-        try:
-            match = match or re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{p}/status").read_text(), re.M)
-        except OSError:
-            continue
-        total += int(match.group(1)) * 1024 if match else 0
-    return total
-
-
-def private_memory(pid: int, alone: bool = False) -> int:
-    """The private memory in bytes (USS: pages no other process maps) of ``pid`` and every process below it, or
-    of ``pid`` only with ``alone``. Unlike PSS it does not change when another process that maps the same
+def memory_of(pid: int, alone: bool = False) -> dict[int, tuple[int, int]]:
+    """Per process of ``pid``'s tree (or ``pid`` only with ``alone``), in bytes: (PSS, USS), from one read of
+    its ``smaps_rollup``. PSS is resident memory with the pages shared between processes split among them (so
+    the workers' shared torch is not counted twice; RSS where PSS cannot be read); USS (private memory) is the
+    pages no other process maps: unlike PSS it does not change when another process that maps the same
     libraries (torch's, from the same venv) starts or ends, so its growth is the processes' own."""
-    total = 0
+    out = {}
     for p in [pid] if alone else _tree(pid):
         try:
             text = Path(f"/proc/{p}/smaps_rollup").read_text()
         except OSError:
+            text = ""
+        pss = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
+        try:
+            pss = pss or re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{p}/status").read_text(), re.M)
+        except OSError:
             continue
-        total += sum(int(kb) * 1024 for kb in re.findall(r"^Private_(?:Clean|Dirty):\s+(\d+) kB", text, re.M))
-    return total
+        uss = sum(int(kb) for kb in re.findall(r"^Private_(?:Clean|Dirty):\s+(\d+) kB", text, re.M))
+        out[p] = (int(pss.group(1)) * 1024 if pss else 0, uss * 1024)
+    return out
+
+
+def tree_memory(pid: int, alone: bool = False) -> int:
+    """PSS in bytes of ``pid`` and every process below it (0 once it is gone); ``alone``: of ``pid`` only."""
+    return sum(pss for pss, _ in memory_of(pid, alone).values())
 
 
 def tree_cpu(pid: int, alone: bool = False) -> float:
@@ -197,7 +191,7 @@ def cpu_snapshot(server: int | None) -> tuple[float, float, float]:
 
 
 class MemorySampler:
-    """Samples the server's memory (:func:`tree_memory`) every ``interval`` seconds while the load runs."""
+    """Samples the server's memory (:func:`memory_of`) every ``interval`` seconds while the load runs."""
 
     def __init__(self, pid: int | None, interval: float = 1.0) -> None:
         self.pid, self.interval = pid, interval
@@ -207,15 +201,18 @@ class MemorySampler:
         self._task: asyncio.Task | None = None
 
     def sample(self) -> int:
-        value = tree_memory(self.pid) if self.pid else 0
+        found = memory_of(self.pid) if self.pid else {}
+        value = sum(pss for pss, _ in found.values())
+        pss, uss = found.get(self.pid, (0, 0)) if self.pid else (0, 0)
         self.samples.append((time.monotonic(), value))
-        self.server.append(tree_memory(self.pid, alone=True) if self.pid else 0)
-        self.private.append((private_memory(self.pid), private_memory(self.pid, alone=True)) if self.pid else (0, 0))
+        self.server.append(pss)
+        self.private.append((sum(u for _, u in found.values()), uss))
         return value
 
     async def _loop(self) -> None:
         while True:
-            self.sample()
+            # reading /proc takes a while with chromium's many processes: not on the loop that drives the pages
+            await asyncio.to_thread(self.sample)
             await asyncio.sleep(self.interval)
 
     def start(self) -> None:
@@ -607,7 +604,7 @@ async def _settle(pid: int | None, window: int = 5, tolerance: int = 8 * MiB, ti
     values: list[int] = []
     deadline = time.monotonic() + timeout_s
     while pid and time.monotonic() < deadline:
-        values.append(tree_memory(pid))
+        values.append(await asyncio.to_thread(tree_memory, pid))
         if len(values) >= window and max(values[-window:]) - min(values[-window:]) <= tolerance:
             return
         await asyncio.sleep(1.0)
