@@ -33,7 +33,7 @@ def run(seed: int, size: str, device: str, emit: Emit) -> dict[str, Any]:
     data = load(s["dataset"], s["n_train"], dev, s["image_size"])
     c, h = data["train"][0].shape[1], data["train"][0].shape[-1]
     cfg = TrainConfig(optimizer="sgd", lr=s.get("lr", 0.1), momentum=0.9, weight_decay=1e-4, schedule="cosine",
-                      warmup_epochs=1.0, batch_size=s.get("batch_size", 32), epochs=s["epochs"], augment="none",
+                      warmup_epochs=1.0, batch_size=32, epochs=s["epochs"], augment="none",
                       amp=True)
 
     def builder(name: str):  # noqa: ANN202 - a model factory
