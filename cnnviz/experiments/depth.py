@@ -21,7 +21,8 @@ NOTES = ("He et al. 2016: \"the 56-layer model performs worse on both training a
          "optimiser: SGD with momentum 0.9, weight decay 1e-4, learning rate 0.05 (0.1, the paper's, at the full "
          "size) with a one-epoch linear warm-up (He et al. warm up ResNet-110; Goyal et al. 2017) then cosine "
          "decay, batch norm everywhere, and the last batch norm of each residual block initialised to zero (Goyal "
-         "et al. 2017), so a residual block starts as the identity. The plain nets have no skip to zero, so they keep the default initialisation.")
+         "et al. 2017), so a residual block starts as the identity. The plain nets have no skip to zero, so they "
+         "keep the default initialisation.")
 SIZES = {"tiny": dict(dataset="mnist", n_train=64, image_size=8, width_mult=0.25, epochs=1),
          "quick": dict(dataset="mnist", n_train=1200, image_size=12, width_mult=0.5, epochs=5, lr=0.05),
          "full": dict(dataset="cifar10", n_train=None, image_size=None, width_mult=1.0, epochs=30)}

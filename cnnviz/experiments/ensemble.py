@@ -19,8 +19,8 @@ NOTES = ("The course notes: train several independent models and average their p
          "each on its own bootstrap sample of the same 300 digits (bagging, Breiman 1996: members that err "
          "differently are what an average needs); the same epochs and optimiser (Adam, learning rate 1e-3). The "
          "ensemble averages their softmax probabilities.")
-SIZES = {"tiny": dict(n_train=64, epochs=1, k=5), "quick": dict(n_train=300, epochs=10, k=5),
-         "full": dict(n_train=1000, epochs=20, k=5)}
+K = 5
+SIZES = {"tiny": dict(n_train=64, epochs=1), "quick": dict(n_train=300, epochs=10), "full": dict(n_train=1000, epochs=20)}
 
 
 def _scores(models: list[torch.nn.Module], x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -42,7 +42,7 @@ def run(seed: int, size: str, device: str, emit: Emit) -> dict[str, Any]:
     x, y = data["train"]
     gen = torch.Generator().manual_seed(seed)
     plan = []
-    for i in range(SIZES[size]["k"]):
+    for i in range(K):
         pick = torch.randint(0, len(y), (len(y),), generator=gen).to(y.device)  # a bootstrap sample
         plan.append(Planned(f"member{i + 1}", net, {"train": (x[pick], y[pick]), "test": data["test"]}, cfg))
     runner = Runner(plan, emit, seed)

@@ -19,8 +19,8 @@ NOTES = ("AlexNet and the course notes: train on random crops (and mirrors), the
          "predictions over 10 crops (4 corners and the centre, and their mirrors). One small VGG trained on random "
          "28x28 crops of 32x32 images (AlexNet's 224 of 256) with random mirrors (Adam, learning rate 1e-3), then "
          "tested both ways on the same test images.")
-SIZES = {"tiny": dict(n_train=64, epochs=1, crop=28), "quick": dict(n_train=2000, epochs=8, crop=28),
-         "full": dict(n_train=None, epochs=20, crop=28)}
+CROP = 28
+SIZES = {"tiny": dict(n_train=64, epochs=1), "quick": dict(n_train=2000, epochs=8), "full": dict(n_train=None, epochs=20)}
 
 
 class RandomCrops:
@@ -52,16 +52,15 @@ def _scores(probs: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
 def run(seed: int, size: str, device: str, emit: Emit) -> dict[str, Any]:
     dev = check(seed, size, device)
     data = load("cifar_standin", SIZES[size]["n_train"], dev)
-    crop = SIZES[size]["crop"]
     cfg = TrainConfig(optimizer="adam", lr=1e-3, schedule="none", batch_size=32, epochs=SIZES[size]["epochs"],
                       augment="none")
     full = dict(data)
-    centre = v2.CenterCrop(crop)
-    train = {"train": (RandomCrops(data["train"][0], crop, seed), data["train"][1]),
+    centre = v2.CenterCrop(CROP)
+    train = {"train": (RandomCrops(data["train"][0], CROP, seed), data["train"][1]),
              "test": (centre(data["test"][0]), data["test"][1])}
 
     def net():  # noqa: ANN202
-        return build("tinyvgg", in_channels=3, input_size=crop, num_classes=10, width=16)
+        return build("tinyvgg", in_channels=3, input_size=CROP, num_classes=10, width=16)
 
     n_eval = len(data["train"][1]) + len(data["test"][1])
     plan = [Planned("random_crops", net, train, cfg, after_images=11 * n_eval)]  # type: ignore[arg-type]
@@ -76,7 +75,7 @@ def run(seed: int, size: str, device: str, emit: Emit) -> dict[str, Any]:
             if label == "centre_crop":
                 probs = probabilities(model, centre(x))[0]
             else:
-                views = torch.stack(v2.TenCrop(crop)(x), dim=1)
+                views = torch.stack(v2.TenCrop(CROP)(x), dim=1)
                 probs = probabilities(model, views.flatten(0, 1))[0].reshape(len(x), 10, -1).mean(1)
             loss, acc = _scores(probs, y)
             row[f"{split}_accuracy"] = acc

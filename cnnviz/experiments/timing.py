@@ -4,8 +4,9 @@ The first time an experiment runs, its time left is :class:`~cnnviz.experiments.
 still to do over the rate so far, in multiply-adds, which is rough when its runs differ in kind (an MLP does
 many more multiply-adds a second than a small CNN). :class:`TimeLeft` wraps the experiment's ``emit``: it
 measures each run's seconds of training and after it (its final evaluations) and keeps them per experiment,
-size and device in ``$CNNVIZ_HOME/experiments/run_times.json``; from then on the time left is the runs' measured seconds still to
-go, scaled by how fast this run goes against them (a busy machine makes every run slower alike).
+size and device in ``$CNNVIZ_HOME/experiments/run_times.json``; from then on the time left is the runs'
+measured seconds still to go, scaled by how fast this run goes against them (a busy machine makes every run
+slower alike).
 """
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ from typing import Any, Callable
 
 from cnnviz import paths
 from cnnviz.errors import ConfigError
-
-Emit = Callable[[dict[str, Any]], None]
+from cnnviz.experiments.common import Emit
 KEEP = 0.5  # weight of the old measurement when a new one comes (the times of a machine drift slowly)
 MIN_MEASURED_S = 1.0  # before this much of the history has passed, its speed is taken as it was
 
