@@ -141,3 +141,34 @@ def test_a_job_nobody_looks_at_stops_after_its_lease(make_backend) -> None:  # n
     assert jobs.backend().wait(job_id, 60).state == "stopped"
 
 
+
+
+def test_local_workers_report_what_memory_a_run_left_and_the_worn_ones_are_replaced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's memory report arrives before its job's end; a worker over the hard limit is replaced at
+    once, one over the slack only after its idle time, and the pool stays warm and keeps working."""
+    monkeypatch.setenv("CNNVIZ_HOME", str(tmp_path))
+    backend = LocalBackend(1)
+    jobs.use(backend)
+    try:
+        backend.warm()
+        (worker,) = backend._workers
+        worker.grown_mb = -1.0
+        assert jobs.wait(jobs.submit("train", QUICK, owner="ann"), 120).state == "finished"
+        assert worker.grown_mb != -1.0  # the report came, before the result did
+        now = time.monotonic()
+        worker.grown_mb, worker.idle_since = backend.slack_mb + 1, now
+        assert backend.recycle() == 0  # over the slack but just finished: kept
+        worker.idle_since = now - backend.idle_s
+        assert backend.recycle() == 1 and worker not in backend._workers and len(backend._workers) == 1
+        worker.proc.wait(30)  # the old process ends
+        (fresh,) = backend._workers
+        fresh.grown_mb = backend.max_growth_mb + 1  # over the hard limit: replaced even though just idle
+        fresh.ready.wait(60)
+        fresh.idle_since = time.monotonic()
+        assert backend.recycle() == 1 and backend._workers[0] is not fresh
+        assert jobs.wait(jobs.submit("train", QUICK, owner="ann"), 120).state == "finished"
+        assert backend._workers[0].proc.pid not in (worker.proc.pid, fresh.proc.pid)
+    finally:
+        jobs.use(None)
+        backend.close()

@@ -3,6 +3,14 @@
 Each worker is ``python -m cnnviz.jobs.worker`` (started with :mod:`subprocess`, so nothing of the
 server's own ``__main__`` is run again), has imported torch once and uses one thread; there are as
 many as the cores (``CNNVIZ_MAX_RUNS`` sets another number), so a run starts in well under a second.
+
+A worker reports after each job how much its private memory has grown since it was ready (the allocator's
+free pages given back first). Like Celery's ``worker_max_memory_per_child``, a worker that keeps more than
+``$CNNVIZ_WORKER_MAX_GROWTH_MB`` (default 512) is replaced as soon as its job ends, and one that keeps
+more than ``$CNNVIZ_WORKER_SLACK_MB`` (default 16: new batch sizes and kernels leave a few tens of MB) is
+replaced once it has been idle ``$CNNVIZ_WORKER_IDLE_S`` seconds (default 60), so that after a class the
+workers are back to their size at start-up. The replacement starts at once (a second or two of CPU on an
+idle machine), so the pool stays warm.
 """
 from __future__ import annotations
 
@@ -20,6 +28,7 @@ from cnnviz.jobs.view import Record
 from cnnviz.train.device import available_cores
 
 STOP_GRACE_S = 30.0  # a worker that has not stopped this long after Stop is ended and replaced
+RECYCLE_CHECK_S = 5.0
 _ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -35,6 +44,8 @@ class Worker:
         self.backend = backend
         self.job: Record | None = None
         self.ready = threading.Event()
+        self.grown_mb = 0.0  # private memory kept since it was ready (its last report)
+        self.idle_since = time.monotonic()
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONPATH": os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH", "")) if p)}
         self.proc = subprocess.Popen([sys.executable, "-m", "cnnviz.jobs.worker"], stdin=subprocess.PIPE,
@@ -63,9 +74,15 @@ class Worker:
             if message.get("ready"):
                 self.ready.set()
                 continue
+            if isinstance(message.get("grown_mb"), (int, float)):
+                self.grown_mb = float(message["grown_mb"])
+                continue
             event = message.get("event", {})
             if event.get("type") in ("done", "stopped", "error"):
                 job, self.job = self.job, None
+                self.idle_since = time.monotonic()
+                if self.grown_mb > self.backend.max_growth_mb:
+                    self.backend.recycle()  # before the job's end frees a slot for the next one
                 self.backend.on_event(message["job"], event)
                 del job
             else:
@@ -81,12 +98,45 @@ class LocalBackend(Backend):
         super().__init__(slots if slots is not None else default_slots())
         self._workers: list[Worker] = []
         self._closed = False
+        self._warm = False  # a warmed pool replaces a worker it retires at once; the CLI's starts on demand
+        self.slack_mb = env_whole("CNNVIZ_WORKER_SLACK_MB", 16)
+        self.max_growth_mb = env_whole("CNNVIZ_WORKER_MAX_GROWTH_MB", 512)
+        self.idle_s = env_whole("CNNVIZ_WORKER_IDLE_S", 60)
+        threading.Thread(target=self._recycle_loop, name="cnnviz-job-recycle", daemon=True).start()
 
     def warm(self) -> None:
         """Start every worker now (a page calls this once, so the first Train does not wait for imports)."""
         with self._lock:
+            self._warm = True
             while len(self._workers) < self.slots:
                 self._workers.append(Worker(self))
+
+    def worn(self, worker: Worker, now: float) -> bool:
+        """Whether an idle ``worker`` keeps enough memory to be replaced now (see the module's docstring)."""
+        if worker.job is not None or not worker.alive or not worker.ready.is_set():
+            return False
+        return worker.grown_mb > self.max_growth_mb or (
+            worker.grown_mb > self.slack_mb and now - worker.idle_since >= self.idle_s)
+
+    def recycle(self) -> int:
+        """Replace the workers :meth:`worn` picks; how many were replaced."""
+        with self._lock:
+            if self._closed:
+                return 0
+            now = time.monotonic()
+            worn = [w for w in self._workers if self.worn(w, now)]
+            for worker in worn:
+                self._workers.remove(worker)  # under the lock: no job can be given to it any more
+                if worker.proc.stdin:
+                    worker.proc.stdin.close()  # it ends as when the server goes away
+                if self._warm:
+                    self._workers.append(Worker(self))
+        return len(worn)
+
+    def _recycle_loop(self) -> None:
+        while not self._closed:
+            time.sleep(RECYCLE_CHECK_S)
+            self.recycle()
 
     def _launch(self, record: Record) -> bool:
         if self._closed:
