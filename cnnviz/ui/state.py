@@ -88,6 +88,10 @@ def url_widget(
             except (ValueError, TypeError, OverflowError) as exc:
                 ignored(key, raw, exc)
         st.session_state[key] = value
+    elif st.session_state[key] is None and kwargs.get("required") and default is not None:
+        # a choice that cannot be cleared came back empty (its state lost between two quick reruns, seen once in
+        # a soak, where the page then showed another part): the last choice again
+        st.session_state[key] = st.session_state.get(_KEEP + key, default)
     value = widget(key=key, **kwargs)
     st.session_state[_KEEP + key] = value
     short_link(key, value, default)

@@ -142,3 +142,14 @@ def test_a_run_stopped_early_is_kept_only_on_request_and_listed_for_its_owner_on
             assert name not in {c.name for c in list_checkpoints(owner="someone-else")}
         else:
             assert name is None and any("kept only with" in c.value for c in at.caption)
+
+
+def test_a_part_choice_that_comes_back_empty_keeps_the_last_part() -> None:
+    """The part is a choice that cannot be cleared; if its widget still answers None (its state lost between two
+    quick reruns, which once showed the experiments instead of the Train button), the page keeps the last part."""
+    at = _page(tr_part="Data").run()
+    at.button_group(key="tr_part").set_value(None).run()
+    assert not at.exception
+    assert "tr_part" not in at.query_params or at.query_params["tr_part"] in ("Data", ["Data"])
+    assert not any(b.label == "Run experiment" for b in at.button)
+    assert at.button_group(key="tr_part").value == "Data"
