@@ -119,6 +119,7 @@ def _job(job_id: str, kind: str, params: dict[str, Any], home: str, stops: Any) 
     """Run one job on a Ray worker; yields its events (the last one terminal) and, before that, a
     checkpoint it saved (``{"type": "_file", ...}``) so a server on another machine gets a copy."""
     from cnnviz.jobs.kinds import execute
+    from cnnviz.jobs.worker import private_mb
 
     os.environ["CNNVIZ_HOME"] = home  # the server's folder (same path on a shared or the same disk)
     stop_ref = stops.stopped.remote(job_id)
@@ -145,6 +146,7 @@ def _job(job_id: str, kind: str, params: dict[str, Any], home: str, stops: Any) 
             break
         yield event
     worker.join()
+    private_mb()  # the freed heap back to the machine, as the local workers do after each job
     result = event.get("result")
     if isinstance(result, dict):
         result["ran_on"] = where
