@@ -5,15 +5,17 @@ median and worst wall time as a user waits for it (submit to result, workers alr
 target, and how good the page's "time left" was: every estimate the page could show while at least a quarter of
 the run and at least 3 s remained (the page shows whole seconds), after its first tenth (the estimator needs a
 measured rate), against the time that really remained (target: within 30%); given apart for each experiment's
-first run, which has no measured run times yet (see ``cnnviz/experiments/timing.py``). Runs from a fresh
+first run, which has no run times measured on this machine yet and uses the reference machine's (see
+``cnnviz/experiments/timing.py``; ``--save-reference`` makes this run's times the new reference). Runs from a fresh
 ``$CNNVIZ_HOME`` (nothing cached). The 1-minute load average before and after is printed, since the machine may
 be shared.
 
-Run: ``.venv/bin/python bench/bench_experiments.py --seeds 3 [--only depth,dropout] [--size quick]``
+Run: ``.venv/bin/python bench/bench_experiments.py --seeds 3 [--only depth,dropout] [--size quick] [--save-reference]``
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -62,6 +64,8 @@ def main() -> int:
     parser.add_argument("--only", help="comma-separated experiment names (default: all)")
     parser.add_argument("--size", choices=experiments.SIZES, default="quick")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    parser.add_argument("--save-reference", action="store_true",
+                        help="write the run times measured here into cnnviz/experiments/reference_times.json")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(experiments.NAMES)
     for name in names:
@@ -91,7 +95,23 @@ def main() -> int:
         print(f"{name:13}{f'{shown}/{len(seeds)}':>7}{statistics.median(times):>10.1f}{worst:>9.1f}  "
               f"{'yes' if worst <= TARGET_S else 'NO':9}  {quality}", flush=True)
     print(f"load {os.getloadavg()[0]:.1f}")
+    if args.save_reference:
+        save_reference(names, args.size)
     return 0
+
+
+def save_reference(names: list[str], size: str) -> None:
+    """This run's measured run times (blended over its seeds) as the reference machine's, beside the others."""
+    from cnnviz.experiments import timing
+
+    kept = timing.reference()
+    for name in names:
+        key = next((k for k in timing.this_machine() if k.startswith(f"{name}:{size}:")), None)
+        if key is not None:
+            kept[key] = {label: list(times) for label, times in timing.measured(key).items()}
+    lines = [f" {json.dumps(key)}: {json.dumps(runs, sort_keys=True)}" for key, runs in sorted(kept.items())]
+    timing.REFERENCE.write_text("{\n" + ",\n".join(lines) + "\n}\n")  # one experiment per line
+    print(f"reference run times written for {len(names)} experiments to {timing.REFERENCE}")
 
 
 if __name__ == "__main__":

@@ -31,8 +31,10 @@ def _progress_printer() -> Any:
             return
         last[0] = time.monotonic()
         left = event.get("seconds_left")
-        print(f"run {event.get('run_index', 0) + 1}/{event.get('runs_total', 1)} {event['run']}: epoch "
-              f"{event['epoch']}/{event['epochs']}, {event['images_per_s']:.0f} images/s, "
+        stage = (f"{event['phase']} ({event.get('fraction', 0):.0%})" if "phase" in event
+                 else f"epoch {event['epoch']}/{event['epochs']}")
+        print(f"run {event.get('run_index', 0) + 1}/{event.get('runs_total', 1)} {event['run']}: {stage}, "
+              f"{event['images_per_s']:.0f} images/s, "
               f"{'about %.0f s left' % left if left is not None else 'estimating time left'}",
               file=sys.stderr, flush=True)
 

@@ -175,6 +175,7 @@ def test_time_left_comes_from_the_measured_run_times_scaled_by_this_runs_speed(t
     from cnnviz.experiments import timing
 
     monkeypatch.setenv("CNNVIZ_HOME", str(tmp_path))
+    monkeypatch.setattr(timing, "REFERENCE", tmp_path / "reference_times.json")  # none at first
     now = [0.0]
     seen: list[dict] = []
 
@@ -202,3 +203,23 @@ def test_time_left_comes_from_the_measured_run_times_scaled_by_this_runs_speed(t
     assert seen[-1]["seconds_left"] == pytest.approx(22.0)
     timing.record("mlp_vs_cnn:quick:cpu", {"mlp": (3.0, 1.0), "lenet5": (8.0, 2.0)})  # blended with what was kept
     assert timing.measured("mlp_vs_cnn:quick:cpu") == {"mlp": (2.0, 1.0), "lenet5": (8.0, 2.0)}
+    # what follows a run's training (e.g. testing on 10 crops) reports a phase: it counts the run's after part and
+    # leaves the run's end of training where it was; 12 s in of 13 s measured at the measured speed: 1 s left
+    seen.clear()
+    timer = experiment([(0.0, start), (2.0, progress(0, 10)), (10.0, progress(1, 10)),
+                        (12.0, {"type": "progress", "run_index": 1, "phase": "testing", "fraction": 0.5})])
+    assert timer.trained == [2.0, 10.0] and seen[-1]["seconds_left"] == pytest.approx(1.0)
+    # without a history of its own, a machine uses the reference machine's, which its first run then replaces
+    timing.REFERENCE.write_text(json.dumps({"dropout:quick:cpu": {"no_dropout": [4.0, 1.0], "dropout": [5.0, 1.0]}}))
+    assert timing.measured("dropout:quick:cpu") == {"no_dropout": (4.0, 1.0), "dropout": (5.0, 1.0)}
+    timing.record("dropout:quick:cpu", {"no_dropout": (2.0, 1.0), "dropout": (2.0, 1.0)})
+    assert timing.measured("dropout:quick:cpu") == {"no_dropout": (2.0, 1.0), "dropout": (2.0, 1.0)}
+
+
+def test_the_reference_run_times_cover_every_experiment_at_the_cpu_default_size(tmp_path, monkeypatch):
+    from cnnviz.experiments import timing
+
+    monkeypatch.setenv("CNNVIZ_HOME", str(tmp_path))  # nothing measured here: the reference's times stand in
+    for name in experiments.NAMES:
+        runs = timing.measured(f"{name}:quick:cpu")
+        assert runs and all(train > 0 for train, _after in runs.values()), name

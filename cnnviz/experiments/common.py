@@ -121,6 +121,7 @@ class Runner:
             torch.manual_seed(seed * 1000 + i)
             self.models.append(p.build().to(p.data["train"][1].device))
         self.work = [work(p, m) for p, m in zip(plan, self.models)]
+        self.after_work = [p.after_images * multiply_adds(m, p.data["train"][0]) for p, m in zip(plan, self.models)]
         self.done_work = 0.0
         self.t0 = time.perf_counter()
         self._last = 0.0
@@ -132,6 +133,20 @@ class Runner:
         if done <= 0 or elapsed < 0.2:
             return None
         return (sum(self.work) - done) * elapsed / done
+
+    def after(self, index: int, phase: str, fraction: float, images_per_s: float) -> None:
+        """Progress of what run ``index``'s model does after training (its ``after_images``, e.g. 10 crops of
+        every image): ``fraction`` of it done; sent at most every :data:`PROGRESS_S` seconds, and at the end."""
+        now = time.perf_counter()
+        if now - self._last < PROGRESS_S and fraction < 1.0:
+            return
+        self._last = now
+        p, undone = self.plan[index], self.after_work[index] * (1.0 - min(max(fraction, 0.0), 1.0))
+        done, elapsed = self.done_work - undone, now - self.t0  # done_work counted this run whole when it trained
+        left = (sum(self.work) - done) * elapsed / done if done > 0 and elapsed >= 0.2 else None
+        self.emit({"type": "progress", "run": p.label, "run_index": index, "runs_total": len(self.plan),
+                   "epoch": p.config.epochs, "epochs": p.config.epochs, "step": 1, "steps": 1, "phase": phase,
+                   "fraction": fraction, "images_per_s": images_per_s, "seconds_left": left})
 
     def train(self, index: int) -> dict[str, Any]:
         """Train run ``index``; its numbers: final-epoch training loss, accuracy and loss on the (un-augmented)

@@ -1,12 +1,13 @@
 """An experiment's time left from how long each of its runs took the last times on this machine.
 
-The first time an experiment runs, its time left is :class:`~cnnviz.experiments.common.Runner`'s: the work
-still to do over the rate so far, in multiply-adds, which is rough when its runs differ in kind (an MLP does
-many more multiply-adds a second than a small CNN). :class:`TimeLeft` wraps the experiment's ``emit``: it
-measures each run's seconds of training and after it (its final evaluations) and keeps them per experiment,
-size and device in ``$CNNVIZ_HOME/experiments/run_times.json``; from then on the time left is the runs'
-measured seconds still to go, scaled by how fast this run goes against them (a busy machine makes every run
-slower alike).
+:class:`TimeLeft` wraps the experiment's ``emit``: it measures each run's seconds of training and after it
+(its final evaluations) and keeps them per experiment, size and device in
+``$CNNVIZ_HOME/experiments/run_times.json``. The time left is the runs' measured seconds still to go, scaled
+by how fast this run goes against them (a busy or a faster machine makes every run slower or faster alike).
+Before an experiment has run on this machine, the times measured on the project's reference machine (2 cores,
+CPU, in ``reference_times.json`` next to this module, written by ``bench/bench_experiments.py
+--save-reference``) stand in for them; without either (another size or device), the time left is
+:class:`~cnnviz.experiments.common.Runner`'s: the work still to do over the rate so far, in multiply-adds.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def _file() -> Path:
     return paths.home() / "experiments" / "run_times.json"
 
 
-def _read() -> dict[str, dict[str, float]]:
+def this_machine() -> dict[str, Any]:
+    """The run times measured on this machine, by key (experiment:size:device), as kept on disk."""
     try:
         data = json.loads(_file().read_text())
     except (OSError, ValueError, ConfigError):
@@ -35,24 +37,39 @@ def _read() -> dict[str, dict[str, float]]:
     return data if isinstance(data, dict) else {}
 
 
-def measured(key: str) -> dict[str, tuple[float, float]]:
-    """Per run label measured for ``key`` (experiment:size:device): (seconds of training, seconds after it: the
-    run's final evaluations and what the experiment does with the model), or {}."""
-    times = _read().get(key)
-    if not isinstance(times, dict):
+REFERENCE = Path(__file__).with_name("reference_times.json")
+
+
+def reference() -> dict[str, dict[str, list[float]]]:
+    """The run times measured on the reference machine, by key (see the module's docstring)."""
+    try:
+        data = json.loads(REFERENCE.read_text())
+    except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _runs(times: Any) -> dict[str, tuple[float, float]]:
+    """The well-formed ``label: [seconds of training, seconds after]`` entries of one key."""
     out = {}
-    for label, value in times.items():
+    for label, value in (times.items() if isinstance(times, dict) else ()):
         if (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
                 and value[0] >= 0 and value[1] >= 0):
             out[label] = (float(value[0]), float(value[1]))
     return out
 
 
+def measured(key: str) -> dict[str, tuple[float, float]]:
+    """Per run label measured for ``key`` (experiment:size:device): (seconds of training, seconds after it: the
+    run's final evaluations and what the experiment does with the model); this machine's, else the reference
+    machine's, else {}."""
+    return _runs(this_machine().get(key)) or _runs(reference().get(key))
+
+
 def record(key: str, seconds: dict[str, tuple[float, float]]) -> None:
     """Blend ``seconds`` per run into what is kept for ``key`` (written whole, then renamed: never half a file)."""
-    data = _read()
-    old = measured(key)
+    data = this_machine()
+    old = _runs(data.get(key))  # this machine's only: its first measurement replaces the reference's
     data[key] = {label: [round(KEEP * o + (1 - KEEP) * n, 3) for o, n in zip(old.get(label, new), new)]
                  for label, new in seconds.items()}
     try:
@@ -86,18 +103,23 @@ class TimeLeft:
                 self.begun.append(now)
             while len(self.trained) <= index:
                 self.trained.append(now)
-            self.trained[index] = now
-            left = self.seconds_left(index, event.get("step", 0) / max(1, event.get("steps", 1)), now)
+            if "phase" in event:  # after its training (e.g. testing on 10 crops): its second measured part
+                left = self.seconds_left(index, 1.0, now, after=float(event.get("fraction", 0.0)))
+            else:
+                self.trained[index] = now
+                left = self.seconds_left(index, event.get("step", 0) / max(1, event.get("steps", 1)), now)
             if left is not None:
                 event = {**event, "seconds_left": left}
         self.emit(event)
 
-    def seconds_left(self, index: int, fraction: float, now: float) -> float | None:
-        """The measured seconds still to go, times this run's speed against them; None without a history."""
+    def seconds_left(self, index: int, fraction: float, now: float, after: float = 0.0) -> float | None:
+        """The measured seconds still to go, times this run's speed against them; None without a history.
+        ``fraction``: of run ``index``'s training done; ``after``: of what follows it."""
         if not self.runs or any(label not in self.history for label in self.runs):
             return None
         past = [self.history[label] for label in self.runs]
-        done = sum(map(sum, past[:index])) + past[index][0] * min(max(fraction, 0.0), 1.0)
+        done = (sum(map(sum, past[:index])) + past[index][0] * min(max(fraction, 0.0), 1.0)
+                + past[index][1] * min(max(after, 0.0), 1.0))
         elapsed = now - self.begun[0]
         speed = elapsed / done if done >= MIN_MEASURED_S else 1.0
         return max(0.0, (sum(map(sum, past)) - done) * speed)

@@ -7,6 +7,7 @@ while the selected experiment is the job's: switching experiments shows the new 
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 import pandas as pd
@@ -63,8 +64,12 @@ def show_progress(view: JobView) -> None:
     if p is None:
         st.progress(0.0, text=f"loading the data and building the models · {time_left(view.estimate_s)}")
         return
-    done = (p["run_index"] + p["step"] / max(1, p["steps"])) / max(1, p["runs_total"])
-    text = (f"run {p['run_index'] + 1} of {p['runs_total']}: {plain(p['run'])} · epoch {p['epoch']} / {p['epochs']} · "
+    left, elapsed = p.get("seconds_left"), time.time() - view.times.get("started", time.time())
+    done = (elapsed / (elapsed + left) if isinstance(left, (int, float)) and elapsed + left > 0  # the time so far
+            else (p["run_index"] + p["step"] / max(1, p["steps"])) / max(1, p["runs_total"]))
+    stage = (f"{plain(p['phase'])} ({p.get('fraction', 0):.0%})" if "phase" in p
+             else f"epoch {p['epoch']} / {p['epochs']}")
+    text = (f"run {p['run_index'] + 1} of {p['runs_total']}: {plain(p['run'])} · {stage} · "
             f"{p['images_per_s']:,.0f} images/s · {time_left(p.get('seconds_left'))}")
     st.progress(min(1.0, done), text=text)
 
