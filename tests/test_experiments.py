@@ -204,11 +204,13 @@ def test_time_left_comes_from_the_measured_run_times_scaled_by_this_runs_speed(t
     timing.record("mlp_vs_cnn:quick:cpu", {"mlp": (3.0, 1.0), "lenet5": (8.0, 2.0)})  # blended with what was kept
     assert timing.measured("mlp_vs_cnn:quick:cpu") == {"mlp": (2.0, 1.0), "lenet5": (8.0, 2.0)}
     # what follows a run's training (e.g. testing on 10 crops) reports a phase: it counts the run's after part and
-    # leaves the run's end of training where it was; 12 s in of 13 s measured at the measured speed: 1 s left
+    # leaves the run's end of training where it was. 12 of 13 measured seconds are done at 14 s, at the speed
+    # since the last report at least 8 s back (3 s: 7 measured seconds done): 11 s for 5, so 1 s left is 2.2 s
+    # (the whole run's speed, 14 s for 12, would say 1.17 s: the run has slowed down)
     seen.clear()
-    timer = experiment([(0.0, start), (2.0, progress(0, 10)), (10.0, progress(1, 10)),
-                        (12.0, {"type": "progress", "run_index": 1, "phase": "testing", "fraction": 0.5})])
-    assert timer.trained == [2.0, 10.0] and seen[-1]["seconds_left"] == pytest.approx(1.0)
+    timer = experiment([(0.0, start), (1.0, progress(0, 10)), (3.0, progress(1, 5)), (12.0, progress(1, 10)),
+                        (14.0, {"type": "progress", "run_index": 1, "phase": "testing", "fraction": 0.5})])
+    assert timer.trained == [1.0, 12.0] and seen[-1]["seconds_left"] == pytest.approx(2.2)
     # without a history of its own, a machine uses the reference machine's, which its first run then replaces
     timing.REFERENCE.write_text(json.dumps({"dropout:quick:cpu": {"no_dropout": [4.0, 1.0], "dropout": [5.0, 1.0]}}))
     assert timing.measured("dropout:quick:cpu") == {"no_dropout": (4.0, 1.0), "dropout": (5.0, 1.0)}

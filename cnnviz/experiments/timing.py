@@ -3,7 +3,8 @@
 :class:`TimeLeft` wraps the experiment's ``emit``: it measures each run's seconds of training and after it
 (its final evaluations) and keeps them per experiment, size and device in
 ``$CNNVIZ_HOME/experiments/run_times.json``. The time left is the runs' measured seconds still to go, scaled
-by how fast this run goes against them (a busy or a faster machine makes every run slower or faster alike).
+by how fast this run has gone against them over its last few seconds (a busy or a faster machine makes
+every run slower or faster alike, and a run's CPU threads change with the machine's load).
 Before an experiment has run on this machine, the times measured on the project's reference machine (2 cores,
 CPU, in ``reference_times.json`` next to this module, written by ``bench/bench_experiments.py
 --save-reference``) stand in for them; without either (another size or device), the time left is
@@ -22,6 +23,7 @@ from cnnviz.errors import ConfigError
 from cnnviz.experiments.common import Emit
 KEEP = 0.5  # weight of the old measurement when a new one comes (the times of a machine drift slowly)
 MIN_MEASURED_S = 1.0  # before this much of the history has passed, its speed is taken as it was
+WINDOW_S = 8.0  # the speed is measured since the last report at least this long ago (a run's threads change with the load)
 
 
 def _file() -> Path:
@@ -92,11 +94,12 @@ class TimeLeft:
         self.runs: list[str] = []
         self.begun: list[float] = []  # when each run began (the first: when the experiment's runs began)
         self.trained: list[float] = []  # when each run's training last reported (its last step, once done)
+        self.recent: list[tuple[float, float]] = []  # (when, measured seconds done by then) over the last WINDOW_S
 
     def __call__(self, event: dict[str, Any]) -> None:
         now = self.clock()
         if event.get("type") == "start" and "runs" in event:
-            self.runs, self.begun, self.trained = list(event["runs"]), [now], []
+            self.runs, self.begun, self.trained, self.recent = list(event["runs"]), [now], [], [(now, 0.0)]
         elif event.get("type") == "progress" and self.begun and isinstance(event.get("run_index"), int):
             index = event["run_index"]
             while len(self.begun) <= index:
@@ -120,8 +123,12 @@ class TimeLeft:
         past = [self.history[label] for label in self.runs]
         done = (sum(map(sum, past[:index])) + past[index][0] * min(max(fraction, 0.0), 1.0)
                 + past[index][1] * min(max(after, 0.0), 1.0))
-        elapsed = now - self.begun[0]
-        speed = elapsed / done if done >= MIN_MEASURED_S else 1.0
+        while len(self.recent) > 1 and now - self.recent[1][0] >= WINDOW_S:
+            self.recent.pop(0)  # the oldest kept is the last one at least WINDOW_S ago
+        since, done_then = self.recent[0] if self.recent else (self.begun[0], 0.0)
+        self.recent.append((now, done))
+        speed = (now - since) / (done - done_then) if done - done_then >= MIN_MEASURED_S else (
+            (now - self.begun[0]) / done if done >= MIN_MEASURED_S else 1.0)
         return max(0.0, (sum(map(sum, past)) - done) * speed)
 
     def done(self) -> None:
