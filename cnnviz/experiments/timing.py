@@ -23,7 +23,7 @@ from cnnviz.errors import ConfigError
 from cnnviz.experiments.common import Emit
 KEEP = 0.5  # weight of the old measurement when a new one comes (the times of a machine drift slowly)
 MIN_MEASURED_S = 1.0  # before this much of the history has passed, its speed is taken as it was
-WINDOW_S = 8.0  # the speed is measured since the last report at least this long ago (a run's threads change with the load)
+WINDOW_S = 8.0  # the speed counts from the last report at least this long ago (threads change with the load)
 
 
 def _file() -> Path:
